@@ -1,0 +1,112 @@
+"""Calibration files: per-family coefficients of the resource, power and MCU models, with their provenance."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+FEATURES = (
+    "const",
+    "acc_bits",
+    "requant_bits",
+    "soft_mult_bits",
+    "soft_prod_bits",
+    "rom_lut_bits",
+    "rom_reg_bits",
+    "bias_bits",
+    "in_bits",
+    "out_bits",
+    "addr_bits",
+    "dsp_lanes",
+)
+POWER_KEYS = ("clock_uw_per_mhz", "lut_uw_per_mhz", "ff_uw_per_mhz", "dsp_uw_per_mhz", "bram_uw_per_mhz", "activity")
+BOARD_KEYS = (
+    "mcu_mhz",
+    "mcu_cycles_per_mac",
+    "mcu_cycles_per_output",
+    "mcu_cycles_per_layer",
+    "mcu_active_mw",
+    "link_mhz",
+    "link_overhead_us",
+    "link_mw",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DspRule:
+    min_input_bits: int
+    min_product_bits: int
+    max_a_bits: int
+    max_b_bits: int
+
+    def dsps_per_multiplier(self, a_bits: int, b_bits: int) -> int:
+        """How many DSP blocks yosys infers for a registered signed a*b (0: built from LUTs)."""
+        if min(a_bits, b_bits) < self.min_input_bits or a_bits + b_bits < self.min_product_bits:
+            return 0
+        a_bits, b_bits = max(a_bits, b_bits), min(a_bits, b_bits)
+        return -(-a_bits // self.max_a_bits) * -(-b_bits // self.max_b_bits)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    family: str
+    version: str
+    lut: tuple[float, ...]
+    ff: tuple[float, ...]
+    dsp_rule: DspRule
+    bram_kind: str
+    power: dict[str, float]
+    static_mw: float | None
+    board: dict[str, float]
+    provenance: dict[str, Any] = field(default_factory=dict)
+    path: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], path: str = "") -> Calibration:
+        where = path or "calibration"
+        try:
+            lut = tuple(float(data["lut"][name]) for name in FEATURES)
+            ff = tuple(float(data["ff"][name]) for name in FEATURES)
+            rule = data["dsp_rule"]
+            dsp_rule = DspRule(
+                int(rule["min_input_bits"]), int(rule["min_product_bits"]), int(rule["max_a_bits"]), int(rule["max_b_bits"])
+            )
+            power = {key: float(data["power"][key]) for key in POWER_KEYS}
+            board = {key: float(data["board"][key]) for key in BOARD_KEYS}
+        except KeyError as missing:
+            raise ValueError(f"{where}: missing key {missing}") from None
+        static = data["power"].get("static_mw")
+        provenance = {k: data.get(k) for k in ("version", "created", "source", "tools", "n_samples", "errors")}
+        return cls(
+            family=str(data["family"]),
+            version=str(data.get("version", "")),
+            lut=lut,
+            ff=ff,
+            dsp_rule=dsp_rule,
+            bram_kind=str(data["bram_rule"]["kind"]),
+            power=power,
+            static_mw=None if static is None else float(static),
+            board=board,
+            provenance=provenance,
+            path=path,
+        )
+
+
+@cache
+def default_calibration(family: str) -> Calibration:
+    resource = resources.files("estimators").joinpath("calibration", f"{family}.json")
+    return Calibration.from_dict(json.loads(resource.read_text()), path=f"estimators/calibration/{family}.json")
+
+
+def load_calibration(path: Path) -> Calibration:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ValueError(f"calibration file {str(path)!r} does not exist") from None
+    except json.JSONDecodeError as error:
+        raise ValueError(f"calibration file {str(path)!r} is not valid JSON: {error}") from None
+    return Calibration.from_dict(data, path=str(path))

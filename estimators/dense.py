@@ -1,0 +1,75 @@
+"""Dense-layer estimator for the architecture in docs/architecture.md (exact cycles, fitted LUT/FF)."""
+
+from __future__ import annotations
+
+from functools import cache
+from operator import mul
+
+from dse.design import LAYER_OVERHEAD_CYCLES, DenseLayer
+from dse.fixedpoint import accumulator_bits, requant_bits
+from estimators.base import LayerEstimate
+from estimators.calibration import Calibration
+
+# (depth, width) aspect ratios of one block: RAMB18E1 on 7-series, SB_RAM40_4K on iCE40.
+_BLOCK_SHAPES = {
+    "xc7": ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1)),
+    "ice40": ((256, 16), (512, 8), (1024, 4), (2048, 2)),
+}
+# Native units reported as "bram": a RAMB18 is half a BRAM36; an EBR is one block.
+_BLOCK_UNIT = {"xc7": 0.5, "ice40": 1.0}
+
+
+@cache
+def block_ram_count(depth: int, width: int, kind: str) -> float:
+    """Fewest blocks that hold a depth x width ROM, in the family's native BRAM unit."""
+    blocks = min(-(-depth // d) * -(-width // w) for d, w in _BLOCK_SHAPES[kind])
+    return blocks * _BLOCK_UNIT[kind]
+
+
+def dense_features(layer: DenseLayer, dsps_per_lane: int) -> tuple[float, ...]:
+    """Structural features in the order of estimators.calibration.FEATURES."""
+    bx = layer.in_fmt.total_bits
+    bw = layer.weight_fmt.total_bits
+    lanes = layer.parallelism
+    groups = -(-layer.out_features // lanes)
+    depth = max(2, groups * layer.in_features)
+    soft = dsps_per_lane == 0
+    lutrom = layer.weight_storage == "lutrom"
+    acc = accumulator_bits(layer.in_fmt, layer.weight_fmt, layer.in_features)
+    frac = layer.in_fmt.frac_bits + layer.weight_fmt.frac_bits
+    return (
+        1.0,
+        lanes * acc,
+        lanes * requant_bits(acc, frac),
+        lanes * bx * bw if soft else 0.0,
+        lanes * (bx + bw) if soft else 0.0,
+        depth * lanes * bw if lutrom else 0.0,
+        lanes * bw if lutrom else 0.0,
+        max(2, groups) * lanes * (bx + bw),
+        layer.in_features * bx,
+        groups * lanes * layer.out_fmt.total_bits,
+        (depth - 1).bit_length(),
+        0.0 if soft else float(lanes),
+    )
+
+
+def dense_numbers(layer: DenseLayer, calibration: Calibration) -> tuple[int, float, float, float, int, float]:
+    """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial."""
+    lanes = layer.parallelism
+    dsps_per_lane = calibration.dsp_rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits)
+    features = dense_features(layer, dsps_per_lane)
+    lut = sum(map(mul, calibration.lut, features))
+    ff = sum(map(mul, calibration.ff, features))
+    groups = -(-layer.out_features // lanes)
+    bram = 0.0
+    if layer.weight_storage == "bram":
+        depth = max(2, groups * layer.in_features)
+        bram = block_ram_count(depth, lanes * layer.weight_fmt.total_bits, calibration.bram_kind)
+    cycles = groups * layer.in_features + LAYER_OVERHEAD_CYCLES
+    return cycles, layer.in_features * layer.out_features / lanes, lut, ff, dsps_per_lane * lanes, bram
+
+
+def estimate_dense(layer: DenseLayer, calibration: Calibration) -> LayerEstimate:
+    cycles, bound, lut, ff, dsp, bram = dense_numbers(layer, calibration)
+    macs = layer.in_features * layer.out_features
+    return LayerEstimate(cycles, bound, lut, ff, dsp, bram, macs, macs + layer.out_features)

@@ -1,0 +1,159 @@
+"""Whole-design estimate: FPGA accelerator + RP2040 layers + SPI transfers -> latency, power, energy, fit."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from dse.design import RESTART_CYCLES, AcceleratorDesign, DenseLayer
+from estimators.calibration import Calibration, default_calibration
+from estimators.dense import dense_numbers
+from estimators.devices import Device, get_device
+
+
+@dataclass(slots=True)
+class DesignEstimate:
+    cycles: int  # accelerator latency, input hand-shake to output hand-shake
+    ii_cycles: int
+    bound_cycles: float  # Σ MACs / lanes over the FPGA layers
+    fpga_latency_us: float
+    mcu_latency_us: float
+    transfer_us: float
+    latency_us: float
+    throughput_per_s: float
+    lut: float
+    ff: float
+    dsp: int
+    bram: float
+    static_mw: float
+    dynamic_mw: float
+    power_mw: float  # average over one inference
+    energy_uj: float
+    macs: int
+    params: int
+    fits: bool
+    violations: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _mcu_cycles(layer: DenseLayer, board: dict[str, float]) -> float:
+    return (
+        layer.in_features * layer.out_features * board["mcu_cycles_per_mac"]
+        + layer.out_features * board["mcu_cycles_per_output"]
+        + board["mcu_cycles_per_layer"]
+    )
+
+
+def _transfer_us(bits: int, board: dict[str, float]) -> float:
+    return bits / board["link_mhz"] + board["link_overhead_us"]
+
+
+def _boundary_transfers(design: AcceleratorDesign) -> int:
+    """Activation bits crossing MCU<->FPGA: into the first FPGA layer and out of the last one."""
+    layers = design.layers
+    fpga = [i for i, layer in enumerate(layers) if layer.placement == "fpga"]
+    if not fpga:
+        return 0
+    first, last = layers[fpga[0]], layers[fpga[-1]]
+    return first.in_features * first.in_fmt.total_bits + last.out_features * last.out_fmt.total_bits
+
+
+def estimate_design(
+    design: AcceleratorDesign,
+    calibration: Calibration | None = None,
+    device: Device | None = None,
+    activity: float | None = None,
+) -> DesignEstimate:
+    device = device or get_device(design.device)
+    calibration = calibration or default_calibration(device.family)
+    board = calibration.board
+    power = calibration.power
+
+    cycles = 0
+    slowest = 0
+    bound = 0.0
+    lut = ff = bram = 0.0
+    dsp = macs = params = 0
+    mcu_cycles = 0.0
+    has_fpga = False
+    for layer in design.layers:
+        macs += layer.in_features * layer.out_features
+        params += layer.in_features * layer.out_features + layer.out_features
+        if layer.placement == "mcu":
+            mcu_cycles += _mcu_cycles(layer, board)
+            continue
+        has_fpga = True
+        layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = dense_numbers(layer, calibration)
+        cycles += layer_cycles
+        slowest = max(slowest, layer_cycles)
+        bound += layer_bound
+        lut += layer_lut
+        ff += layer_ff
+        dsp += layer_dsp
+        bram += layer_bram
+
+    clock = design.clock_mhz
+    fpga_us = cycles / clock
+    mcu_us = mcu_cycles / board["mcu_mhz"]
+    link_bits = _boundary_transfers(design)
+    transfer_us = _transfer_us(link_bits, board) if has_fpga else 0.0
+    latency_us = fpga_us + mcu_us + transfer_us
+
+    static_mw = (calibration.static_mw if calibration.static_mw is not None else device.static_mw) if has_fpga else 0.0
+    scale = 1.0 if activity is None else activity / power["activity"]
+    dynamic_mw = 0.0
+    if has_fpga:
+        logic_uw_per_mhz = (
+            power["lut_uw_per_mhz"] * lut
+            + power["ff_uw_per_mhz"] * ff
+            + power["dsp_uw_per_mhz"] * dsp
+            + power["bram_uw_per_mhz"] * bram
+        )
+        dynamic_mw = clock * (power["clock_uw_per_mhz"] + scale * logic_uw_per_mhz) / 1000.0
+    # mW x µs = nJ. The configured FPGA idles (static power) while the MCU computes or talks.
+    energy_nj = (
+        (static_mw + dynamic_mw) * fpga_us
+        + (board["mcu_active_mw"] + static_mw) * (mcu_us + transfer_us)
+        + board["link_mw"] * transfer_us
+    )
+    energy_uj = energy_nj / 1000.0
+    power_mw = energy_nj / latency_us if latency_us > 0 else 0.0
+    ii_us = (slowest + RESTART_CYCLES) / clock if has_fpga else 0.0
+    period_us = max(ii_us, mcu_us + transfer_us) if has_fpga else mcu_us
+    throughput = 1e6 / period_us if period_us > 0 else 0.0
+
+    violations = []
+    if has_fpga:
+        for name, used, available in (
+            ("lut", lut, device.lut),
+            ("ff", ff, device.ff),
+            ("dsp", dsp, device.dsp),
+            ("bram", bram, device.bram),
+        ):
+            if used > available:
+                violations.append(f"{name} {used:.0f} > {available} on {device.name}")
+        if clock > device.max_clock_mhz:
+            violations.append(f"clock {clock} MHz > {device.max_clock_mhz} MHz on {device.name}")
+    return DesignEstimate(
+        cycles=cycles,
+        ii_cycles=slowest + RESTART_CYCLES if has_fpga else 0,
+        bound_cycles=bound,
+        fpga_latency_us=fpga_us,
+        mcu_latency_us=mcu_us,
+        transfer_us=transfer_us,
+        latency_us=latency_us,
+        throughput_per_s=throughput,
+        lut=lut,
+        ff=ff,
+        dsp=dsp,
+        bram=bram,
+        static_mw=static_mw,
+        dynamic_mw=dynamic_mw,
+        power_mw=power_mw,
+        energy_uj=energy_uj,
+        macs=macs,
+        params=params,
+        fits=not violations,
+        violations=violations,
+    )
