@@ -1,0 +1,299 @@
+"""The search file: a validated, documented schema (see search_spaces/quickstart.yaml for an annotated example)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from estimators.devices import load_devices
+
+Scalar = int | float | str | bool
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Choices(Strict):
+    """Search over a list: `{choices: [8, 16, 32]}`."""
+
+    choices: list[Scalar] = Field(min_length=1)
+
+
+class IntRange(Strict):
+    """Search over integers: `{low: 1, high: 3, step: 1}` (both ends included)."""
+
+    low: int
+    high: int
+    step: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IntRange:
+        if self.low > self.high:
+            raise ValueError(f"empty range: low ({self.low}) > high ({self.high})")
+        return self
+
+
+class FloatRange(Strict):
+    """Search over reals: `{low: 1e-3, high: 1e-2, log: true}`."""
+
+    low: float
+    high: float
+    log: bool = False
+
+    @model_validator(mode="after")
+    def _ordered(self) -> FloatRange:
+        if self.low > self.high:
+            raise ValueError(f"empty range: low ({self.low}) > high ({self.high})")
+        if self.log and self.low <= 0:
+            raise ValueError("a log range needs low > 0")
+        return self
+
+
+def _param_shape(value: Any) -> str:
+    if isinstance(value, dict | BaseModel):
+        keys = value.keys() if isinstance(value, dict) else type(value).model_fields.keys()
+        return "choices" if "choices" in keys else "range"
+    return "fixed"
+
+
+_PARAM_TAGS = ("fixed", "range", "choices")
+IntParam = Annotated[
+    Annotated[int, Tag("fixed")] | Annotated[IntRange, Tag("range")] | Annotated[Choices, Tag("choices")],
+    Discriminator(_param_shape),
+]
+FloatParam = Annotated[
+    Annotated[float, Tag("fixed")] | Annotated[FloatRange, Tag("range")] | Annotated[Choices, Tag("choices")],
+    Discriminator(_param_shape),
+]
+StrParam = Annotated[
+    Annotated[str, Tag("fixed")] | Annotated[Choices, Tag("choices")],
+    Discriminator(lambda v: "choices" if isinstance(v, dict | Choices) else "fixed"),
+]
+
+
+class StudySection(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    results_dir: Path | None = None
+    seed: int = 0
+
+
+class DatasetSection(Strict):
+    kind: Literal["digits", "sensor", "csv", "npz"]
+    path: Path | None = None
+    feature_columns: list[str] | None = None
+    target_columns: list[str] | None = None
+    task: Literal["classification", "regression"] | None = None
+    x_key: str = "x"
+    y_key: str = "y"
+    val_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
+    max_samples: int | None = Field(default=None, ge=20)
+
+    @model_validator(mode="after")
+    def _files(self) -> DatasetSection:
+        if self.kind in ("csv", "npz"):
+            if self.path is None:
+                raise ValueError(f"path is required for kind {self.kind!r}")
+            if self.task is None:
+                raise ValueError(f"task (classification or regression) is required for kind {self.kind!r}")
+        if self.kind == "csv" and not self.target_columns:
+            raise ValueError("target_columns is required for kind 'csv'")
+        return self
+
+    @property
+    def builtin_task(self) -> str | None:
+        return {"digits": "classification", "sensor": "regression"}.get(self.kind, self.task)
+
+
+class MlpSection(Strict):
+    family: Literal["mlp"] = "mlp"
+    hidden_layers: IntParam = 1
+    width: IntParam = 16
+    activation: StrParam = "relu"
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, value: StrParam) -> StrParam:
+        allowed = ("relu", "hardtanh", "hardsigmoid", "identity")
+        for item in value.choices if isinstance(value, Choices) else [value]:
+            if item not in allowed:
+                raise ValueError(f"unknown activation {item!r}; allowed: {', '.join(allowed)}")
+        return value
+
+
+# conv1d and lstm become a union discriminated by `family` when they land.
+ModelSection = MlpSection
+
+
+class QuantizationSection(Strict):
+    """Total bits and integer bits (sign included); fractional bits = total - int."""
+
+    activation_bits: IntParam = 8
+    activation_int_bits: IntParam = 3
+    weight_bits: IntParam = 8
+    weight_int_bits: IntParam = 1
+
+
+class HardwareSection(Strict):
+    device: StrParam = "xc7s15"
+    clock_mhz: FloatParam = 100.0
+    parallelism: IntParam = 1
+    weight_storage: StrParam = "lutrom"
+    mcu_tail_layers: IntParam = 0
+    activity: float = Field(default=0.125, gt=0, le=1)
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: StrParam) -> StrParam:
+        known = load_devices()
+        for item in value.choices if isinstance(value, Choices) else [value]:
+            if item not in known:
+                raise ValueError(f"unknown device {item!r}; allowed: {', '.join(sorted(known))}")
+        return value
+
+    @field_validator("weight_storage")
+    @classmethod
+    def _known_storage(cls, value: StrParam) -> StrParam:
+        for item in value.choices if isinstance(value, Choices) else [value]:
+            if item not in ("lutrom", "bram"):
+                raise ValueError(f"unknown weight_storage {item!r}; allowed: lutrom, bram")
+        return value
+
+
+class TrainingSection(Strict):
+    epochs: IntParam = 10
+    learning_rate: FloatParam = 0.01
+    batch_size: IntParam = 64
+
+
+OBJECTIVES: dict[str, str] = {
+    "accuracy": "maximize",
+    "error": "minimize",
+    "mse": "minimize",
+    "latency_us": "minimize",
+    "energy_uj": "minimize",
+    "power_mw": "minimize",
+    "lut": "minimize",
+    "ff": "minimize",
+    "dsp": "minimize",
+    "bram": "minimize",
+    "params": "minimize",
+}
+QUALITY_OBJECTIVES = {"accuracy": "classification", "error": "classification", "mse": "regression"}
+
+
+class Objective(Strict):
+    name: Literal[tuple(OBJECTIVES)]  # type: ignore[valid-type]
+    direction: Literal["minimize", "maximize"] | None = None
+
+    @property
+    def resolved_direction(self) -> str:
+        return self.direction or OBJECTIVES[self.name]
+
+
+class ConstraintsSection(Strict):
+    fit_device: bool = True
+    max_latency_us: float | None = Field(default=None, gt=0)
+    max_power_mw: float | None = Field(default=None, gt=0)
+    max_energy_uj: float | None = Field(default=None, gt=0)
+    train_infeasible: bool = False
+
+
+class SearchSection(Strict):
+    sampler: Literal["nsga2", "tpe", "random", "gp"] = "nsga2"
+    n_trials: int = Field(default=30, ge=1)
+    timeout_s: float | None = Field(default=None, gt=0)
+    storage: str | None = None
+    population_size: int = Field(default=12, ge=2)
+    max_failures: int = Field(default=10, ge=1)
+
+
+class ExecutionSection(Strict):
+    backend: Literal["local", "ray"] = "local"
+    workers: int = Field(default=1, ge=1)
+    address: str | None = None
+    trial_timeout_s: float | None = Field(default=None, gt=0)
+
+
+class SearchConfig(Strict):
+    study: StudySection
+    dataset: DatasetSection
+    model: ModelSection = Field(default_factory=MlpSection)
+    quantization: QuantizationSection = Field(default_factory=QuantizationSection)
+    hardware: HardwareSection = Field(default_factory=HardwareSection)
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    objectives: list[Objective] = Field(min_length=1)
+    constraints: ConstraintsSection = Field(default_factory=ConstraintsSection)
+    search: SearchSection = Field(default_factory=SearchSection)
+    execution: ExecutionSection = Field(default_factory=ExecutionSection)
+    calibration: Path | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchConfig:
+        names = [o.name for o in self.objectives]
+        if len(set(names)) != len(names):
+            raise ValueError(f"objectives: each objective at most once, got {names}")
+        task = self.dataset.builtin_task
+        for name in names:
+            needed = QUALITY_OBJECTIVES.get(name)
+            if needed and task and needed != task:
+                raise ValueError(f"objectives: {name!r} needs a {needed} dataset, but dataset is {task}")
+        return self
+
+    @property
+    def results_dir(self) -> Path:
+        return self.study.results_dir or Path("results") / self.study.name
+
+
+class ConfigError(Exception):
+    """A bad search file; the message names the field path and what is allowed."""
+
+
+def _format_errors(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"] if str(part) not in _PARAM_TAGS)
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (not allowed here)"
+        lines.append(f"  {path or '<top>'}: {message}")
+    return "\n".join(dict.fromkeys(lines))
+
+
+def parse_config(data: Any, source: str = "<search file>") -> SearchConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the search file must be a mapping of sections (study, dataset, ...)")
+    try:
+        return SearchConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{source} is not a valid search file:\n{_format_errors(error)}") from None
+
+
+def load_config(path: Path) -> SearchConfig:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"search file {str(path)!r} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    config = parse_config(data, str(path))
+    base = path.parent
+    for field_path, value in (("dataset.path", config.dataset.path), ("calibration", config.calibration)):
+        if value is not None and not (value if value.is_absolute() else Path.cwd() / value).exists():
+            if not (base / value).exists():
+                raise ConfigError(f"{path}: {field_path}: file {str(value)!r} does not exist")
+    return config

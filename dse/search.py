@@ -1,0 +1,252 @@
+"""The search driver: Optuna asks, estimators prune, workers train, Optuna is told. Resumable."""
+
+from __future__ import annotations
+
+import math
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from dse.config import QUALITY_OBJECTIVES, ConfigError, SearchConfig
+from dse.evaluate import dataset_for, train_candidate
+from dse.execution import make_executor
+from dse.results import write_results
+from dse.space import Candidate, sample_candidate
+from estimators import Calibration, DesignEstimate, default_calibration, estimate_design, get_device, load_calibration
+
+INTERRUPTED = "interrupted: the driver stopped while this trial was running; retried"
+
+
+class SearchAborted(Exception):
+    """Too many failed trials; the message says why."""
+
+
+@dataclass
+class SearchSummary:
+    results_dir: Path
+    completed: int
+    failed: int
+    pareto_size: int
+
+
+def make_sampler(config: SearchConfig) -> optuna.samplers.BaseSampler:
+    seed = config.study.seed
+    match config.search.sampler:
+        case "nsga2":
+            return optuna.samplers.NSGAIISampler(population_size=config.search.population_size, seed=seed)
+        case "tpe":
+            return optuna.samplers.TPESampler(seed=seed, multivariate=True)
+        case "gp":
+            return optuna.samplers.GPSampler(seed=seed)
+        case _:
+            return optuna.samplers.RandomSampler(seed=seed)
+
+
+def storage_url(config: SearchConfig, results_dir: Path) -> str:
+    return config.search.storage or f"sqlite:///{(results_dir / 'study.db').resolve()}"
+
+
+def _snapshot(config: SearchConfig) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=True)
+
+
+def prepare_results_dir(config: SearchConfig, results_dir: Path) -> None:
+    """Keep the search file beside its study; refuse to mix a changed search into an existing study."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    snapshot = results_dir / "search.yaml"
+    text = _snapshot(config)
+    if snapshot.exists() and snapshot.read_text() != text:
+        raise ConfigError(
+            f"{results_dir} holds a study of a different search file; use another study.name or "
+            f"--results-dir, or delete {snapshot} to continue the old study with the new settings"
+        )
+    snapshot.write_text(text)
+
+
+def calibration_for(config: SearchConfig, family: str) -> Calibration:
+    if config.calibration is not None:
+        custom = load_calibration(config.calibration)
+        if custom.family == family:
+            return custom
+    return default_calibration(family)
+
+
+def constraint_values(config: SearchConfig, design_device: str, estimate: DesignEstimate, clock: float) -> dict[str, float]:
+    """Optuna's convention: feasible when every value <= 0."""
+    values: dict[str, float] = {}
+    limits = config.constraints
+    if limits.fit_device and estimate.cycles > 0:
+        device = get_device(design_device)
+        values.update(
+            lut=estimate.lut - device.lut,
+            ff=estimate.ff - device.ff,
+            dsp=estimate.dsp - device.dsp,
+            bram=estimate.bram - device.bram,
+            clock=clock - device.max_clock_mhz,
+        )
+    if limits.max_latency_us is not None:
+        values["latency_us"] = estimate.latency_us - limits.max_latency_us
+    if limits.max_power_mw is not None:
+        values["power_mw"] = estimate.power_mw - limits.max_power_mw
+    if limits.max_energy_uj is not None:
+        values["energy_uj"] = estimate.energy_uj - limits.max_energy_uj
+    return values
+
+
+_WORST = {"accuracy": 0.0, "error": 1.0, "mse": math.inf}
+
+
+def objective_values(config: SearchConfig, estimate: DesignEstimate, metrics: dict[str, float] | None) -> list[float]:
+    """Quality comes from the validation split of the integer model; untrained candidates get the worst value."""
+    values = []
+    for objective in config.objectives:
+        name = objective.name
+        if name in QUALITY_OBJECTIVES:
+            values.append(_WORST[name] if metrics is None else float(metrics[f"val_{name}"]))
+        else:
+            values.append(float(getattr(estimate, name)))
+    return values
+
+
+def open_study(config: SearchConfig, results_dir: Path) -> optuna.Study:
+    study = optuna.create_study(
+        study_name=config.study.name,
+        storage=storage_url(config, results_dir),
+        sampler=make_sampler(config),
+        directions=[o.resolved_direction for o in config.objectives],
+        load_if_exists=True,
+    )
+    study.set_metric_names([o.name for o in config.objectives])
+    return study
+
+
+def recover_interrupted(study: optuna.Study) -> int:
+    """Trials left RUNNING by a killed driver become FAIL, and their parameters are queued again."""
+    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for trial in stale:
+        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
+        study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        study.enqueue_trial(trial.params, skip_if_exists=True)
+    return len(stale)
+
+
+def _complete_count(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+
+
+def run_search(
+    config: SearchConfig,
+    *,
+    results_dir: Path | None = None,
+    n_trials: int | None = None,
+    console: Console | None = None,
+) -> SearchSummary:
+    console = console or Console(stderr=True)
+    results_dir = Path(results_dir or config.results_dir)
+    dataset = dataset_for(config.dataset, config.study.seed)  # fails early on a bad dataset
+    prepare_results_dir(config, results_dir)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = open_study(config, results_dir)
+    retried = recover_interrupted(study)
+    if retried:
+        console.print(f"[yellow]{retried} trial(s) interrupted by an earlier crash are marked FAIL and queued again")
+    target = n_trials or config.search.n_trials
+    executor = make_executor(config.execution, str(results_dir / "tmp"))
+    in_flight: dict[Future[Any], tuple[optuna.Trial, Candidate, DesignEstimate, float]] = {}
+    failures = 0
+    started = time.monotonic()
+    dataset_json = config.dataset.model_dump(mode="json")
+
+    def out_of_time() -> bool:
+        return config.search.timeout_s is not None and time.monotonic() - started > config.search.timeout_s
+
+    def finish(trial: optuna.Trial, estimate: DesignEstimate, metrics: dict[str, float] | None) -> None:
+        study.tell(trial, objective_values(config, estimate, metrics))
+
+    def fail(trial: optuna.Trial, reason: str) -> None:
+        nonlocal failures
+        failures += 1
+        trial.set_user_attr("fail_reason", reason)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        console.print(f"[red]trial {trial.number} failed: {reason}")
+        if failures >= config.search.max_failures:
+            raise SearchAborted(
+                f"stopped after {failures} failed trials (search.max_failures = {config.search.max_failures}); "
+                f"last reason: {reason}. Completed trials are kept in {results_dir}."
+            )
+
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, transient=False,
+    )
+    try:
+        with progress:
+            bar = progress.add_task(config.study.name, total=target, completed=min(target, _complete_count(study)))
+            while True:
+                done = _complete_count(study)
+                progress.update(bar, completed=min(done, target))
+                can_ask = done + len(in_flight) < target and not out_of_time()
+                if can_ask and len(in_flight) < config.execution.workers:
+                    trial = study.ask()
+                    candidate = sample_candidate(trial, config, dataset.n_features, dataset.n_outputs)
+                    device = get_device(candidate.design.device)
+                    estimate = estimate_design(
+                        candidate.design, calibration_for(config, device.family), device,
+                        activity=config.hardware.activity,
+                    )
+                    trial.set_user_attr("candidate", candidate.to_dict())
+                    trial.set_user_attr("estimate", estimate.as_dict())
+                    constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz)
+                    for key, value in constraints.items():
+                        trial.set_constraint(key, value)
+                    feasible = all(value <= 0 for value in constraints.values())
+                    if not feasible and not config.constraints.train_infeasible:
+                        trial.set_user_attr("trained", False)
+                        finish(trial, estimate, None)
+                        continue
+                    artifacts = results_dir / "trials" / f"{trial.number:05d}"
+                    future = executor.submit(
+                        train_candidate, dataset_json, config.study.seed, candidate.to_dict(), trial.number,
+                        str(artifacts),
+                    )
+                    in_flight[future] = (trial, candidate, estimate, time.monotonic())
+                    continue
+                if not in_flight:
+                    break
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED, timeout=config.execution.trial_timeout_s)
+                if not finished:
+                    for future, (trial, *_rest) in list(in_flight.items()):
+                        future.cancel()
+                        del in_flight[future]
+                        fail(trial, f"timeout: no result within execution.trial_timeout_s = "
+                                    f"{config.execution.trial_timeout_s} s")
+                    continue
+                for future in finished:
+                    trial, candidate, estimate, _start = in_flight.pop(future)
+                    try:
+                        outcome = future.result()
+                    except Exception as error:  # any training error is a failed trial, not a failed study
+                        fail(trial, f"{type(error).__name__}: {error}")
+                        continue
+                    trial.set_user_attr("trained", True)
+                    trial.set_user_attr("metrics", outcome["metrics"])
+                    trial.set_user_attr("train_seconds", outcome["seconds"])
+                    trial.set_user_attr("artifacts", str((results_dir / "trials" / f"{trial.number:05d}").resolve()))
+                    finish(trial, estimate, outcome["metrics"])
+    finally:
+        for future, (trial, *_rest) in in_flight.items():
+            future.cancel()
+            trial.set_user_attr("fail_reason", INTERRUPTED)
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            study.enqueue_trial(trial.params, skip_if_exists=True)
+        executor.shutdown()
+        pareto = write_results(study, config, results_dir)
+    failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
+    return SearchSummary(results_dir, _complete_count(study), failed, pareto)

@@ -1,0 +1,93 @@
+"""Turns one Optuna trial into a candidate: a model + accelerator description and its training settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from dse.config import Choices, FloatRange, IntRange, SearchConfig
+from dse.design import AcceleratorDesign, DenseLayer
+from dse.fixedpoint import FixedFormat
+
+
+@dataclass(frozen=True)
+class Candidate:
+    design: AcceleratorDesign
+    epochs: int
+    learning_rate: float
+    batch_size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "design": self.design.to_dict(),
+            "epochs": self.epochs,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Candidate:
+        return cls(
+            AcceleratorDesign.from_dict(data["design"]),
+            int(data["epochs"]),
+            float(data["learning_rate"]),
+            int(data["batch_size"]),
+        )
+
+
+def suggest(trial: optuna.Trial, name: str, param: Any) -> Any:
+    """Fixed values pass through; ranges and choices become Optuna parameters named ``name``."""
+    if isinstance(param, IntRange):
+        return trial.suggest_int(name, param.low, param.high, step=param.step)
+    if isinstance(param, FloatRange):
+        return trial.suggest_float(name, param.low, param.high, log=param.log)
+    if isinstance(param, Choices):
+        return trial.suggest_categorical(name, param.choices)
+    return param
+
+
+def _format(bits: int, int_bits: int) -> FixedFormat:
+    # int_bits counts the sign; a sampled int_bits above the width leaves no fractional bits.
+    return FixedFormat(bits, max(0, bits - int_bits))
+
+
+def sample_candidate(trial: optuna.Trial, config: SearchConfig, n_inputs: int, n_outputs: int) -> Candidate:
+    model, quant, hw, train = config.model, config.quantization, config.hardware, config.training
+    hidden = int(suggest(trial, "hidden_layers", model.hidden_layers))
+    widths = [int(suggest(trial, f"width_{i}", model.width)) for i in range(hidden)]
+    activation = str(suggest(trial, "activation", model.activation))
+    act_fmt = _format(int(suggest(trial, "activation_bits", quant.activation_bits)),
+                      int(suggest(trial, "activation_int_bits", quant.activation_int_bits)))
+    weight_fmt = _format(int(suggest(trial, "weight_bits", quant.weight_bits)),
+                         int(suggest(trial, "weight_int_bits", quant.weight_int_bits)))
+    device = str(suggest(trial, "device", hw.device))
+    clock = float(suggest(trial, "clock_mhz", hw.clock_mhz))
+    sizes = [n_inputs, *widths, n_outputs]
+    n_layers = len(sizes) - 1
+    mcu_tail = min(n_layers, int(suggest(trial, "mcu_tail_layers", hw.mcu_tail_layers)))
+    layers = []
+    for index in range(n_layers):
+        fan_out = sizes[index + 1]
+        lanes = int(suggest(trial, f"parallelism_{index}", hw.parallelism))
+        layers.append(
+            DenseLayer(
+                in_features=sizes[index],
+                out_features=fan_out,
+                activation="identity" if index == n_layers - 1 else activation,
+                in_fmt=act_fmt,
+                weight_fmt=weight_fmt,
+                out_fmt=act_fmt,
+                parallelism=max(1, min(lanes, fan_out)),
+                weight_storage=str(suggest(trial, f"weight_storage_{index}", hw.weight_storage)),
+                placement="mcu" if index >= n_layers - mcu_tail else "fpga",
+            )
+        )
+    design = AcceleratorDesign(tuple(layers), device=device, clock_mhz=clock, name="dse_net")
+    return Candidate(
+        design=design,
+        epochs=int(suggest(trial, "epochs", train.epochs)),
+        learning_rate=float(suggest(trial, "learning_rate", train.learning_rate)),
+        batch_size=int(suggest(trial, "batch_size", train.batch_size)),
+    )
