@@ -37,6 +37,9 @@ class DenseLayer:
             raise ValueError(f"weight_storage must be one of {WEIGHT_STORAGES}, got {self.weight_storage!r}")
         if self.placement not in PLACEMENTS:
             raise ValueError(f"placement must be one of {PLACEMENTS}, got {self.placement!r}")
+        for name, fmt in (("in_fmt", self.in_fmt), ("weight_fmt", self.weight_fmt), ("out_fmt", self.out_fmt)):
+            if fmt.frac_bits < 0:
+                raise ValueError(f"{name} frac_bits must be >= 0, got {fmt.frac_bits}")
         if self.out_fmt.frac_bits > self.acc_frac_bits:
             raise ValueError(
                 f"out frac_bits ({self.out_fmt.frac_bits}) must be <= in frac + weight frac ({self.acc_frac_bits})"

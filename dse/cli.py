@@ -1,0 +1,128 @@
+"""`dse` command line: run, report, plot, export, calibrate."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+
+from dse.config import ConfigError
+
+console = Console(stderr=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dse.config import load_config
+    from dse.search import run_search
+
+    config = load_config(args.search_file)
+    if args.calibration is not None:
+        config = config.model_copy(update={"calibration": args.calibration})
+    summary = run_search(config, results_dir=args.results_dir, n_trials=args.n_trials, console=console)
+    console.print(
+        f"[green]{summary.completed} completed, {summary.failed} failed, {summary.pareto_size} Pareto point(s) "
+        f"-> {summary.results_dir}"
+    )
+    from dse.report import print_pareto
+
+    print_pareto(summary.results_dir)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from dse.report import print_pareto
+
+    print_pareto(args.results_dir)
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from dse.report import open_results
+    from dse.results import write_plots
+
+    config, study = open_results(args.results_dir)
+    for path in write_plots(study, config, args.results_dir):
+        console.print(f"wrote {path}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from dse.export import export_design
+
+    export_design(
+        args.results_dir, trial=args.trial, pick=args.pick, out=args.out, verify=args.verify, synth=args.synth,
+        force=args.force, console=console,
+    )
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from dse.calibrate.cli import run_calibrate
+
+    return run_calibrate(args, console)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dse", description="Joint DNN + FPGA accelerator design-space exploration")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run (or resume) a search")
+    run.add_argument("search_file", type=Path)
+    run.add_argument("--results-dir", type=Path, default=None, help="default: results/<study.name>")
+    run.add_argument("--n-trials", type=int, default=None, help="total completed trials wanted (overrides the file)")
+    run.add_argument("--calibration", type=Path, default=None, help="calibration file for the estimators")
+    run.set_defaults(handler=_run)
+
+    report = commands.add_parser("report", help="print the Pareto front of a study")
+    report.add_argument("results_dir", type=Path)
+    report.set_defaults(handler=_report)
+
+    plot = commands.add_parser("plot", help="regenerate the plots of a study")
+    plot.add_argument("results_dir", type=Path)
+    plot.set_defaults(handler=_plot)
+
+    export = commands.add_parser("export", help="VHDL, testbench, weights and report for one trial")
+    export.add_argument("results_dir", type=Path)
+    chosen = export.add_mutually_exclusive_group(required=True)
+    chosen.add_argument("--trial", type=int, help="trial number")
+    chosen.add_argument("--pick", help='"knee" or e.g. "max accuracy where energy_uj <= 2"')
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--verify", action="store_true", help="simulate in cocotb + GHDL (bit- and cycle-exact)")
+    export.add_argument("--synth", action="store_true", help="open-source synthesis (ghdl synth + yosys)")
+    export.add_argument("--force", action="store_true", help="overwrite an existing output folder")
+    export.set_defaults(handler=_export)
+
+    calibrate = commands.add_parser("calibrate", help="fit the estimators to synthesis and measurements")
+    from dse.calibrate.cli import add_calibrate_arguments
+
+    add_calibrate_arguments(calibrate)
+    calibrate.set_defaults(handler=_calibrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", module="optuna")
+    from optuna.exceptions import ExperimentalWarning
+
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ConfigError as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False)
+        return 2
+    except (ValueError, KeyError, FileNotFoundError, FileExistsError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        console.print(f"[red]error:[/red] {message}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted; completed trials are saved, rerun the same command to resume")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

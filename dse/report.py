@@ -1,0 +1,50 @@
+"""Reading a finished (or running) study back from its results folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from dse.config import ConfigError, SearchConfig, parse_config
+from dse.results import pareto_trials
+from dse.search import storage_url
+
+
+def open_results(results_dir: Path) -> tuple[SearchConfig, optuna.Study]:
+    snapshot = Path(results_dir) / "search.yaml"
+    if not snapshot.is_file():
+        raise ConfigError(f"{results_dir} is not a dse results folder (no search.yaml); run `dse run` first")
+    config = parse_config(yaml.safe_load(snapshot.read_text()), str(snapshot))
+    study = optuna.load_study(study_name=config.study.name, storage=storage_url(config, Path(results_dir)))
+    return config, study
+
+
+def print_pareto(results_dir: Path, console: Console | None = None) -> None:
+    console = console or Console()
+    config, study = open_results(results_dir)
+    names = [o.name for o in config.objectives]
+    table = Table(title=f"Pareto front of {config.study.name} ({len(study.trials)} trials)")
+    for column in ("trial", *names, "layers", "bits a/w", "lanes", "device", "LUT", "DSP", "BRAM", "cycles", "bound"):
+        table.add_column(column, justify="right")
+    for trial in sorted(pareto_trials(study), key=lambda t: t.values[0]):
+        design = trial.user_attrs["candidate"]["design"]
+        estimate = trial.user_attrs["estimate"]
+        layers = design["layers"]
+        table.add_row(
+            str(trial.number),
+            *(f"{value:.4g}" for value in trial.values),
+            "-".join(str(layer["out_features"]) for layer in layers),
+            f"{layers[0]['in_fmt']['total_bits']}/{layers[0]['weight_fmt']['total_bits']}",
+            ",".join(str(layer["parallelism"]) for layer in layers),
+            design["device"],
+            f"{estimate['lut']:.0f}",
+            str(estimate["dsp"]),
+            f"{estimate['bram']:g}",
+            str(estimate["cycles"]),
+            f"{estimate['bound_cycles']:.0f}",
+        )
+    console.print(table)

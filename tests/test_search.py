@@ -1,0 +1,124 @@
+"""End to end on a tiny budget: trials.csv content, a non-dominated Pareto front, plots, resume."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from dse.config import ConfigError, SearchConfig, parse_config
+from dse.search import run_search
+from dse.space import Candidate
+from estimators import estimate_design
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def tiny_config(n_trials: int = 8, **search: object) -> SearchConfig:
+    return parse_config(
+        {
+            "study": {"name": "tiny", "seed": 3},
+            "dataset": {"kind": "digits"},
+            "model": {"hidden_layers": 1, "width": {"choices": [8, 16, 32]}},
+            "quantization": {"activation_bits": {"choices": [4, 8]}, "weight_bits": {"choices": [3, 8]}},
+            # 32 lanes of 8x8-bit multipliers need 32 DSP48E1 > 20 on the XC7S15: infeasible, never trained.
+            "hardware": {"parallelism": {"choices": [1, 4, 32]}, "weight_storage": {"choices": ["lutrom", "bram"]}},
+            "training": {"epochs": 3},
+            "objectives": [{"name": "accuracy"}, {"name": "energy_uj"}, {"name": "latency_us"}],
+            "search": {"n_trials": n_trials, "sampler": "random", **search},
+        }
+    )
+
+
+def dominates(a: np.ndarray, b: np.ndarray) -> bool:
+    """Values already oriented so that smaller is better."""
+    return bool(np.all(a <= b) and np.any(a < b))
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
+    results = tmp_path_factory.mktemp("search") / "tiny"
+    summary = run_search(tiny_config(), results_dir=results)
+    assert summary.completed == 8
+    return results, pd.read_csv(results / "trials.csv")
+
+
+def test_results_folder(finished: tuple[Path, pd.DataFrame]) -> None:
+    results, _ = finished
+    for name in ("study.db", "trials.csv", "pareto.csv", "pareto.html", "hypervolume.png", "search.yaml",
+                 "pareto_accuracy_vs_energy_uj.png", "pareto_accuracy_vs_latency_us.png",
+                 "pareto_energy_uj_vs_latency_us.png"):
+        assert (results / name).stat().st_size > 0, name
+    assert (results / "hypervolume.png").read_bytes()[:8] == PNG_MAGIC
+    assert "plotly" in (results / "pareto.html").read_text()[:5000].lower()
+
+
+def test_trials_csv_content(finished: tuple[Path, pd.DataFrame]) -> None:
+    results, trials = finished
+    assert len(trials) == 8
+    assert set(trials["state"]) == {"COMPLETE"}
+    for column in ("param_width_0", "param_parallelism_0", "param_weight_storage_0", "est_cycles", "est_lut",
+                   "est_energy_uj", "est_bound_cycles", "duration_s", "fail_reason"):
+        assert column in trials.columns, column
+    trained = trials[trials["trained"]]
+    untrained = trials[~trials["trained"]]
+    assert len(trained) > 0
+    # Reported accuracy is the integer model's validation accuracy.
+    assert np.allclose(trained["accuracy"], trained["val_accuracy"])
+    assert (trained["test_accuracy"] > 0.3).all()
+    # Candidates over the device budget were recorded as infeasible and not trained.
+    assert (~untrained["feasible"]).all()
+    assert (untrained["accuracy"] == 0.0).all()
+    assert (trials["est_bound_cycles"] <= trials["est_cycles"]).all()
+    # The stored estimate is exactly what the estimator says for the stored candidate.
+    study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{results / 'study.db'}")
+    for trial in study.trials:
+        again = estimate_design(Candidate.from_dict(trial.user_attrs["candidate"]).design)
+        assert again.cycles == trial.user_attrs["estimate"]["cycles"]
+        assert again.energy_uj == pytest.approx(trial.user_attrs["estimate"]["energy_uj"])
+    for number in trained["number"]:
+        assert (results / "trials" / f"{number:05d}" / "weights.npz").is_file()
+
+
+def test_pareto_front_is_non_dominated_and_complete(finished: tuple[Path, pd.DataFrame]) -> None:
+    results, trials = finished
+    pareto = pd.read_csv(results / "pareto.csv")
+    assert len(pareto) >= 1
+    assert pareto["feasible"].all() and pareto["trained"].all()
+    candidates = trials[trials["feasible"] & trials["trained"]]
+
+    def oriented(frame: pd.DataFrame) -> np.ndarray:
+        return np.column_stack([-frame["accuracy"], frame["energy_uj"], frame["latency_us"]])
+
+    front, others = oriented(pareto), oriented(candidates)
+    for point in front:
+        assert not any(dominates(other, point) for other in others)
+    off_front = candidates[~candidates["number"].isin(pareto["number"])]
+    for point in oriented(off_front):
+        assert any(dominates(p, point) or np.array_equal(p, point) for p in front)
+
+
+def test_resume_keeps_trials_and_runs_up_to_total(tmp_path: Path) -> None:
+    results = tmp_path / "tiny"
+    run_search(tiny_config(4), results_dir=results)
+    before = pd.read_csv(results / "trials.csv")
+    summary = run_search(tiny_config(4), results_dir=results, n_trials=6)
+    after = pd.read_csv(results / "trials.csv")
+    assert summary.completed == 6 and len(after) == 6
+    pd.testing.assert_frame_equal(
+        before[["number", "accuracy", "energy_uj", "param_width_0"]],
+        after[["number", "accuracy", "energy_uj", "param_width_0"]].iloc[:4],
+    )
+    run_search(tiny_config(4), results_dir=results, n_trials=6)
+    assert len(pd.read_csv(results / "trials.csv")) == 6  # nothing left to do
+
+
+def test_a_changed_search_file_does_not_mix_into_an_old_study(tmp_path: Path) -> None:
+    results = tmp_path / "tiny"
+    run_search(tiny_config(1), results_dir=results)
+    changed = tiny_config(1).model_copy(update={"objectives": tiny_config(1).objectives[:2]})
+    with pytest.raises(ConfigError, match="holds a study of a different search file"):
+        run_search(changed, results_dir=results)
