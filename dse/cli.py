@@ -119,6 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         console.print(f"[red]error:[/red] {message}", highlight=False)
         return 2
+    except RuntimeError as error:
+        from dse.export import VerificationFailed
+        from dse.search import SearchAborted
+
+        if isinstance(error, VerificationFailed | SearchAborted):
+            console.print(f"[red]error:[/red] {error}", highlight=False)
+            return 1
+        raise
     except KeyboardInterrupt:
         console.print("[yellow]interrupted; completed trials are saved, rerun the same command to resume")
         return 130

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import optuna
@@ -24,11 +25,13 @@ def open_results(results_dir: Path) -> tuple[SearchConfig, optuna.Study]:
 
 
 def print_pareto(results_dir: Path, console: Console | None = None) -> None:
-    console = console or Console()
+    # Not a terminal (CI logs, pipes): rich would wrap to 80 columns and truncate every cell.
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
     config, study = open_results(results_dir)
     names = [o.name for o in config.objectives]
     table = Table(title=f"Pareto front of {config.study.name} ({len(study.trials)} trials)")
-    for column in ("trial", *names, "layers", "bits a/w", "lanes", "device", "LUT", "DSP", "BRAM", "cycles", "bound"):
+    for column in ("trial", *names, "layers", "bits a/w", "lanes", "storage", "device", "LUT", "DSP", "BRAM",
+                   "cycles", "bound"):
         table.add_column(column, justify="right")
     for trial in sorted(pareto_trials(study), key=lambda t: t.values[0]):
         design = trial.user_attrs["candidate"]["design"]
@@ -40,6 +43,7 @@ def print_pareto(results_dir: Path, console: Console | None = None) -> None:
             "-".join(str(layer["out_features"]) for layer in layers),
             f"{layers[0]['in_fmt']['total_bits']}/{layers[0]['weight_fmt']['total_bits']}",
             ",".join(str(layer["parallelism"]) for layer in layers),
+            ",".join(layer["weight_storage"] + ("@mcu" if layer["placement"] == "mcu" else "") for layer in layers),
             design["device"],
             f"{estimate['lut']:.0f}",
             str(estimate["dsp"]),

@@ -1,0 +1,182 @@
+"""`dse export`: one trial -> VHDL, testbench, weights, design.json, report.md; optionally verified and synthesized."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from dse.config import SearchConfig
+from dse.evaluate import dataset_for
+from dse.pick import by_number, pick_by_expression
+from dse.reference import LayerWeights, load_weights, run_reference
+from dse.report import open_results
+from dse.space import Candidate
+
+N_TEST_VECTORS = 48
+N_RANDOM_VECTORS = 24
+
+
+def fpga_input_vectors(config: SearchConfig, design: Any, weights: list[LayerWeights], seed: int) -> np.ndarray:
+    """Test-set inputs as they reach the first FPGA layer (after any MCU layers before it), plus random codes."""
+    from generator.testbench import stimulus_vectors
+
+    dataset = dataset_for(config.dataset, config.study.seed)
+    x_test, _ = dataset.split("test")
+    codes = design.layers[0].in_fmt.quantize(x_test[:N_TEST_VECTORS])
+    first_fpga = next(i for i, layer in enumerate(design.layers) if layer.placement == "fpga")
+    codes = run_reference(design, weights, codes, slice(0, first_fpga))
+    random = stimulus_vectors(design, N_RANDOM_VECTORS, np.random.default_rng(seed))
+    return np.concatenate([codes, random]).astype(np.int64)
+
+
+def _percent_error(estimate: float, measured: float) -> str:
+    return "n/a" if measured == 0 else f"{100.0 * (estimate - measured) / measured:+.1f} %"
+
+
+def write_report(path: Path, record: dict[str, Any]) -> None:
+    estimate, design = record["estimate"], record["design"]
+    lines = [
+        f"# {design['name']}: trial {record['trial']} of study {record['study']}",
+        "",
+        f"Device {design['device']} at {design['clock_mhz']} MHz. Objectives: "
+        + ", ".join(f"{k} = {v:.4g}" for k, v in record["objectives"].items()),
+        "",
+        "| layer | in → out | act | bits x/w/y | lanes P | storage | placement | cycles | bound IN·OUT/P |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for index, layer in enumerate(design["layers"]):
+        groups = -(-layer["out_features"] // layer["parallelism"])
+        lines.append(
+            f"| {index} | {layer['in_features']} → {layer['out_features']} | {layer['activation']} | "
+            f"{layer['in_fmt']['total_bits']}/{layer['weight_fmt']['total_bits']}/{layer['out_fmt']['total_bits']} | "
+            f"{layer['parallelism']} | {layer['weight_storage']} | {layer['placement']} | "
+            f"{groups * layer['in_features'] + 4 if layer['placement'] == 'fpga' else '-'} | "
+            f"{layer['in_features'] * layer['out_features'] / layer['parallelism']:.1f} |"
+        )
+    lines += [
+        "",
+        "## Estimates",
+        f"- latency: {estimate['cycles']} cycles (bound Σ MACs/P = {estimate['bound_cycles']:.1f}, "
+        f"{estimate['cycles'] / max(estimate['bound_cycles'], 1e-9):.2f}× the bound), "
+        f"initiation interval {estimate['ii_cycles']} cycles",
+        f"- time per inference: {estimate['latency_us']:.3f} µs (FPGA {estimate['fpga_latency_us']:.3f}, "
+        f"MCU {estimate['mcu_latency_us']:.3f}, SPI {estimate['transfer_us']:.3f})",
+        f"- power {estimate['power_mw']:.2f} mW (FPGA static {estimate['static_mw']:.2f}, dynamic "
+        f"{estimate['dynamic_mw']:.2f}); energy {estimate['energy_uj']:.4f} µJ per inference",
+        "",
+        "## Verification",
+    ]
+    verification = record.get("verification")
+    if verification is None:
+        lines.append("Not run (use `--verify`). This design is **not verified**.")
+    else:
+        verdict = "**verified**" if verification["verified"] else "**NOT verified**"
+        lines.append(
+            f"{verdict}: {verification['n_vectors']} vectors in GHDL, {verification['mismatches']} mismatches; "
+            f"latency {verification['latency_cycles']} cycles (estimate {verification['expected_latency_cycles']}), "
+            f"II {verification['ii_cycles']} cycles (estimate {verification['expected_ii_cycles']})."
+        )
+        if verification.get("error"):
+            lines.append(f"\nError: {verification['error']}")
+    synthesis = record.get("synthesis")
+    lines += ["", "## Synthesis (open source: ghdl synth + yosys)"]
+    if synthesis is None:
+        lines.append("Not run (use `--synth`).")
+    else:
+        lines += ["| resource | estimate | synthesis | error |", "|---|---|---|---|"]
+        for key in ("lut", "ff", "dsp", "bram"):
+            lines.append(f"| {key} | {estimate[key]:.0f} | {synthesis[key]:g} | "
+                         f"{_percent_error(estimate[key], synthesis[key])} |")
+        if synthesis.get("fmax_mhz"):
+            lines.append(f"| fmax | {design['clock_mhz']} MHz (target) | {synthesis['fmax_mhz']:.1f} MHz | |")
+        versions = ", ".join(f"{k} {v}" for k, v in synthesis["tool_versions"].items())
+        lines.append(f"\nTools: {versions}.")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def export_design(
+    results_dir: Path,
+    *,
+    trial: int | None,
+    pick: str | None,
+    out: Path,
+    verify: bool,
+    synth: bool,
+    force: bool,
+    console: Console,
+) -> dict[str, Any]:
+    from generator.project_files import emit_project_files
+    from generator.testbench import emit_testbench
+    from generator.vhdl import compile_order, emit_vhdl
+    from generator.writer import write_files
+
+    config, study = open_results(results_dir)
+    names = [o.name for o in config.objectives]
+    chosen = by_number(study, trial) if trial is not None else pick_by_expression(study, pick or "", names)
+    candidate = Candidate.from_dict(chosen.user_attrs["candidate"])
+    design = candidate.design
+    if not design.fpga_layers:
+        raise ValueError(f"trial {chosen.number} runs every layer on the MCU; there is no FPGA design to export")
+    artifacts = Path(chosen.user_attrs["artifacts"])
+    if not (artifacts / "weights.npz").is_file():
+        raise ValueError(f"trial {chosen.number}: its weights are missing from {artifacts}")
+    weights = load_weights(artifacts / "weights.npz")
+    vectors = fpga_input_vectors(config, design, weights, seed=chosen.number)
+
+    hdl = emit_vhdl(design, weights)
+    order = compile_order(hdl)
+    files = {f"vhdl/{name}": text for name, text in hdl.items()}
+    files |= {f"tb/{name}": text for name, text in emit_testbench(design, weights, vectors).items()}
+    files |= emit_project_files(design, [f"vhdl/{name}" for name in order])
+    write_files(files, out, force=force)
+    (out / "weights").mkdir()
+    for name in ("weights.npz", "model.pt"):
+        shutil.copy2(artifacts / name, out / "weights" / name)
+
+    record: dict[str, Any] = {
+        "study": config.study.name,
+        "trial": chosen.number,
+        "objectives": dict(zip(names, chosen.values, strict=True)),
+        "metrics": chosen.user_attrs.get("metrics", {}),
+        "candidate": candidate.to_dict(),
+        "design": design.to_dict(),
+        "estimate": chosen.user_attrs["estimate"],
+        "verified": False,
+    }
+    if verify:
+        from generator.verify import run_cocotb
+
+        console.print(f"simulating {len(vectors)} vectors in GHDL ...")
+        result = run_cocotb("ghdl", [out / "vhdl" / name for name in order], design.name, out / "tb",
+                            out / "sim_ghdl", design)
+        record["verification"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()}
+        record["verified"] = bool(result.verified)
+        style = "green" if result.verified else "red"
+        console.print(f"[{style}]verification: {'verified' if result.verified else 'FAILED'} "
+                      f"({result.n_vectors} vectors, {result.mismatches} mismatches, latency {result.latency_cycles}"
+                      f"/{result.expected_latency_cycles}, II {result.ii_cycles}/{result.expected_ii_cycles})")
+    if synth:
+        from generator.synth import synthesize
+
+        console.print(f"synthesizing for {design.device} (ghdl synth + yosys) ...")
+        result_synth = synthesize(design, weights, out / "synth")
+        record["synthesis"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result_synth).items()}
+        console.print(f"synthesis: LUT {result_synth.lut}, FF {result_synth.ff}, DSP {result_synth.dsp}, "
+                      f"BRAM {result_synth.bram:g}" + (f", fmax {result_synth.fmax_mhz:.1f} MHz"
+                                                       if result_synth.fmax_mhz else ""))
+    (out / "design.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    write_report(out / "report.md", record)
+    console.print(f"exported trial {chosen.number} to {out}")
+    if verify and not record["verified"]:
+        raise VerificationFailed(f"trial {chosen.number}: simulation did not verify; see {out / 'report.md'}")
+    return record
+
+
+class VerificationFailed(RuntimeError):
+    """The exported design did not match the integer model or the estimated cycles."""
