@@ -1,0 +1,11 @@
+"""hls4ml-style generator: AcceleratorDesign + weights -> VHDL, testbench, synthesis, project files.
+
+Each stage returns an in-memory file system {relative path: text}; generator.writer writes it out.
+"""
+
+from generator.export import emit_all, export
+from generator.testbench import emit_testbench, stimulus_vectors
+from generator.vhdl import emit_vhdl
+from generator.writer import OutputExistsError, write_files
+
+__all__ = ["OutputExistsError", "emit_all", "emit_testbench", "emit_vhdl", "export", "stimulus_vectors", "write_files"]

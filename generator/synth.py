@@ -1,0 +1,244 @@
+"""Open-source synthesis: ghdl synth -> Verilog repairs -> yosys (xc7 / ice40) -> nextpnr-ice40 for fmax.
+
+Resource numbers are in device-native units: BRAM36 equivalents on xc7 (RAMB18E1 = 0.5), EBR (SB_RAM40_4K)
+on iCE40. Tool versions are recorded because LUT and fmax numbers change a lot between versions.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dse.design import AcceleratorDesign
+from dse.reference import LayerWeights
+from generator.parts import Part, part_for
+from generator.verilog_fixes import YOSYS_ROM_STYLE, fix_ghdl_verilog
+from generator.vhdl import compile_order, emit_vhdl, layer_entity_name
+from generator.writer import write_files
+
+RAW_VERILOG = "rtl_ghdl.v"
+FIXED_VERILOG = "rtl.v"
+NETLIST_VERILOG = "netlist.v"
+FMAX_WRAPPER = "fmax_wrapper"
+
+
+class ToolError(RuntimeError):
+    """An external tool failed; the message holds the command and the end of its output."""
+
+
+@dataclass
+class SynthResult:
+    device: str
+    part: str
+    top: str
+    lut: int
+    ff: int
+    dsp: int
+    bram: float  # BRAM36 equivalents (xc7) or SB_RAM40_4K count (ice40)
+    carry: int
+    lutram: int  # distributed RAM and shift-register LUTs (xc7 RAM*/SRL*), 0 on iCE40
+    fmax_mhz: float | None
+    cells: dict[str, int]
+    tool_versions: dict[str, str]
+    runtime_s: float
+    netlist: Path | None = None  # gate-level Verilog written by yosys
+    work_dir: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["netlist"] = str(self.netlist) if self.netlist else None
+        data["work_dir"] = str(self.work_dir) if self.work_dir else None
+        return data
+
+
+def run_tool(command: list[str], cwd: Path, log_name: str | None = None) -> str:
+    """Run a tool, keep its output in ``cwd/log_name``, raise ToolError with the tail on failure."""
+    if shutil.which(command[0]) is None:
+        raise ToolError(f"{command[0]} not found on PATH")
+    proc = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    output = proc.stdout + proc.stderr
+    if log_name:
+        (cwd / log_name).write_text(output)
+    if proc.returncode != 0:
+        tail = "\n".join(output.splitlines()[-25:])
+        raise ToolError(f"{' '.join(command)} failed with exit code {proc.returncode}:\n{tail}")
+    return proc.stdout
+
+
+def tool_versions() -> dict[str, str]:
+    versions = {}
+    for name, command in {
+        "ghdl": ["ghdl", "--version"],
+        "yosys": ["yosys", "-V"],
+        "nextpnr-ice40": ["nextpnr-ice40", "--version"],
+    }.items():
+        try:
+            proc = subprocess.run(command, capture_output=True, text=True, check=False)
+            versions[name] = (proc.stdout + proc.stderr).strip().splitlines()[0]
+        except (OSError, IndexError):
+            versions[name] = "unavailable"
+    return versions
+
+
+def ghdl_to_verilog(files: dict[str, str], top: str, work_dir: Path, rom_styles: dict[str, dict[int, str]]) -> Path:
+    """Analyse the VHDL, run ``ghdl synth`` and write the repaired Verilog; returns its path."""
+    sources = compile_order(files)
+    run_tool(["ghdl", "-a", "--std=08", "--workdir=.", *sources], work_dir, "ghdl_analyse.log")
+    raw = run_tool(["ghdl", "synth", "--std=08", "--no-formal", "--workdir=.", "--out=verilog", top], work_dir)
+    (work_dir / RAW_VERILOG).write_text(raw)
+    fixed_path = work_dir / FIXED_VERILOG
+    fixed_path.write_text(fix_ghdl_verilog(raw, rom_styles))
+    return fixed_path
+
+
+def rom_styles_for(design: AcceleratorDesign) -> dict[str, dict[int, str]]:
+    """Per layer module: weight-ROM word width -> yosys rom_style. Bias tables default to LUT logic."""
+    return {
+        layer_entity_name(design, index): {layer.rom_width: YOSYS_ROM_STYLE[layer.weight_storage]}
+        for index, layer in enumerate(design.fpga_layers)
+    }
+
+
+def fmax_wrapper_verilog(top: str, in_width: int, out_width: int) -> str:
+    """A wrapper with serial data pins: the UP5K's 39 I/Os cannot take the full vectors for place and route."""
+    in_next = "in_bit" if in_width == 1 else f"{{in_shift[{in_width - 2}:0], in_bit}}"
+    out_next = "1'b0" if out_width == 1 else f"{{1'b0, out_shift[{out_width - 1}:1]}}"
+    return f"""// Place-and-route wrapper for fmax only: registered serial I/O around {top}.
+module {FMAX_WRAPPER} (input clk, input rst, input in_valid, output in_ready, input in_bit,
+                      output out_valid, input out_ready, output out_bit);
+  reg [{in_width - 1}:0] in_shift;
+  reg [{out_width - 1}:0] out_shift;
+  wire [{out_width - 1}:0] out_data;
+  always @(posedge clk) in_shift <= {in_next};
+  always @(posedge clk) out_shift <= (out_valid & out_ready) ? out_data : {out_next};
+  assign out_bit = out_shift[0];
+  {top} dut (.clk(clk), .rst(rst), .in_valid(in_valid), .in_ready(in_ready), .in_data(in_shift),
+             .out_valid(out_valid), .out_ready(out_ready), .out_data(out_data));
+endmodule
+"""
+
+
+def _cell_sum(cells: dict[str, int], names: tuple[str, ...] = (), prefixes: tuple[str, ...] = ()) -> int:
+    return sum(n for c, n in cells.items() if c in names or any(c.startswith(p) for p in prefixes))
+
+
+def count_resources(family: str, cells: dict[str, int]) -> dict[str, float]:
+    """Device-native resource counts from yosys cell counts."""
+    if family == "xc7":
+        return {
+            "lut": _cell_sum(cells, names=("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")),
+            "ff": _cell_sum(cells, prefixes=("FD",)),
+            "dsp": _cell_sum(cells, names=("DSP48E1",)),
+            "bram": cells.get("RAMB36E1", 0) + 0.5 * cells.get("RAMB18E1", 0),
+            "carry": _cell_sum(cells, names=("CARRY4",)),
+            "lutram": _cell_sum(cells, prefixes=("RAM16", "RAM32", "RAM64", "RAM128", "RAM256", "SRL")),
+        }
+    return {
+        "lut": cells.get("SB_LUT4", 0),
+        "ff": _cell_sum(cells, prefixes=("SB_DFF",)),
+        "dsp": cells.get("SB_MAC16", 0),
+        "bram": cells.get("SB_RAM40_4K", 0),
+        "carry": cells.get("SB_CARRY", 0),
+        "lutram": 0,
+    }
+
+
+def _yosys_script(part: Part, top: str, in_width: int, out_width: int, place_and_route: bool) -> str:
+    synth = f"synth_xilinx -family xc7 -top {top}" if part.family == "xc7" else f"synth_ice40 -dsp -top {top}"
+    lines = [
+        f"read_verilog {FIXED_VERILOG}",
+        "design -save rtl",
+        synth,
+        "tee -q -o stat.json stat -json",
+        f"write_verilog -noattr {NETLIST_VERILOG}",
+    ]
+    if place_and_route:
+        lines += [
+            "design -load rtl",
+            f"read_verilog {FMAX_WRAPPER}.v",
+            f"synth_ice40 -dsp -top {FMAX_WRAPPER} -json {FMAX_WRAPPER}.json",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def nextpnr_fmax(part: Part, work_dir: Path, clock_mhz: float) -> float:
+    run_tool(
+        [
+            "nextpnr-ice40",
+            f"--{part.part}",
+            "--package",
+            part.package,
+            "--json",
+            f"{FMAX_WRAPPER}.json",
+            "--freq",
+            f"{clock_mhz:g}",
+            "--report",
+            "nextpnr_report.json",
+            "--seed",
+            "1",
+            "--timing-allow-fail",
+        ],
+        work_dir,
+        "nextpnr.log",
+    )
+    report = json.loads((work_dir / "nextpnr_report.json").read_text())
+    achieved = [float(clock["achieved"]) for clock in report.get("fmax", {}).values()]
+    if not achieved:
+        raise ToolError("nextpnr report has no clock fmax")
+    return min(achieved)
+
+
+def synthesize(
+    design: AcceleratorDesign,
+    weights: list[LayerWeights],
+    work_dir: Path,
+    device: str | None = None,
+    place_and_route: bool = True,
+) -> SynthResult:
+    """Synthesize the FPGA segment of ``design`` for ``device`` (default ``design.device``) in ``work_dir``.
+
+    ``place_and_route`` runs nextpnr-ice40 for fmax (iCE40 only; xc7 has no open place and route here).
+    """
+    started = time.perf_counter()
+    part = part_for(device or design.device)
+    files = emit_vhdl(design, weights)
+    work_dir = Path(work_dir)
+    write_files(files, work_dir, force=True)
+    ghdl_to_verilog(files, design.name, work_dir, rom_styles_for(design))
+
+    fpga = design.fpga_layers
+    in_width = fpga[0].in_features * fpga[0].in_fmt.total_bits
+    out_width = fpga[-1].out_features * fpga[-1].out_fmt.total_bits
+    do_pnr = place_and_route and part.family == "ice40"
+    if do_pnr:
+        (work_dir / f"{FMAX_WRAPPER}.v").write_text(fmax_wrapper_verilog(design.name, in_width, out_width))
+    (work_dir / "synth.ys").write_text(_yosys_script(part, design.name, in_width, out_width, do_pnr))
+    run_tool(["yosys", "-q", "-s", "synth.ys"], work_dir, "yosys.log")
+
+    stat = json.loads((work_dir / "stat.json").read_text())
+    cells = {name: int(count) for name, count in stat["design"]["num_cells_by_type"].items()}
+    resources = count_resources(part.family, cells)
+    fmax = nextpnr_fmax(part, work_dir, design.clock_mhz) if do_pnr else None
+    return SynthResult(
+        device=part.device,
+        part=part.part if part.family == "xc7" else f"{part.part}-{part.package}",
+        top=design.name,
+        lut=int(resources["lut"]),
+        ff=int(resources["ff"]),
+        dsp=int(resources["dsp"]),
+        bram=float(resources["bram"]),
+        carry=int(resources["carry"]),
+        lutram=int(resources["lutram"]),
+        fmax_mhz=fmax,
+        cells=cells,
+        tool_versions=tool_versions(),
+        runtime_s=time.perf_counter() - started,
+        netlist=work_dir / NETLIST_VERILOG,
+        work_dir=work_dir,
+    )

@@ -1,0 +1,75 @@
+"""Repairs for GHDL 2.0's Verilog printer (see /work/shared/notes/toolchain.md) and memory style attributes.
+
+GHDL prints (1) a signed ``shift_right`` as a logical ``>>``, (2) a ``case`` without its default branch (the
+default value is lost, so it cannot be restored from the text: we refuse such netlists) and (3) a signed
+multiply without ``$signed``. It marks memories with ``// memory``; yosys decides from a ``rom_style``
+attribute whether such a ROM becomes block RAM or LUT logic.
+"""
+
+from __future__ import annotations
+
+import re
+
+# "assign n3_o = $signed(a) >> n2_o;" is a signed shift_right printed as a logical shift.
+_SIGNED_SHIFT = re.compile(r"(\$signed\([^()]*\)\s*)>>(?!>)")
+# "assign n181_o = n179_o * n180_o; // smul": operands are already sign-extended to the result width.
+_SIGNED_MUL = re.compile(r"^(\s*assign\s+\S+\s*=\s*)(\S+)\s*\*\s*(\S+?)\s*;(\s*//\s*smul.*)$")
+_MODULE = re.compile(r"^\s*module\s+(\w+)")
+_MEMORY = re.compile(r"^(\s*)reg\s*\[(\d+):0\]\s*(\w+)\s*\[(\d+):0\]\s*;\s*//\s*memory")
+
+# yosys memory_libmap attribute values: "logic" keeps a ROM in LUTs, "block" forces block RAM.
+YOSYS_ROM_STYLE = {"lutrom": "logic", "bram": "block"}
+
+
+class UnsafeVerilogError(ValueError):
+    """GHDL printed a construct whose meaning cannot be recovered from the Verilog text."""
+
+
+def fix_signed_shifts(verilog: str) -> str:
+    return _SIGNED_SHIFT.sub(r"\1>>>", verilog)
+
+
+def fix_signed_multiplies(verilog: str) -> str:
+    lines = []
+    for line in verilog.splitlines():
+        match = _SIGNED_MUL.match(line)
+        if match:
+            head, a, b, tail = match.groups()
+            line = f"{head}$signed({a}) * $signed({b});{tail}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def check_case_defaults(verilog: str) -> None:
+    """Raise if a ``case`` lacks ``default``: GHDL dropped its ``when others`` value, yosys would infer a latch."""
+    for match in re.finditer(r"\bcase\s*\((.*?)\)(.*?)\bendcase\b", verilog, flags=re.DOTALL):
+        if not re.search(r"\bdefault\s*:", match.group(2)):
+            line = verilog.count("\n", 0, match.start()) + 1
+            raise UnsafeVerilogError(
+                f"line {line}: GHDL printed 'case ({match.group(1)})' without a default branch; its value is "
+                "lost. Rewrite the VHDL without case/when-others (use when/else chains)."
+            )
+
+
+def annotate_memories(verilog: str, rom_styles: dict[str, dict[int, str]], default_style: str = "logic") -> str:
+    """Put ``(* rom_style = ... *)`` on every memory: per module, by word width; others get ``default_style``."""
+    module = ""
+    lines = []
+    for line in verilog.splitlines():
+        module_match = _MODULE.match(line)
+        if module_match:
+            module = module_match.group(1)
+        memory = _MEMORY.match(line)
+        if memory:
+            width = int(memory.group(2)) + 1
+            style = rom_styles.get(module, {}).get(width, default_style)
+            line = f'{memory.group(1)}(* rom_style = "{style}" *)\n{line}'
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def fix_ghdl_verilog(verilog: str, rom_styles: dict[str, dict[int, str]] | None = None) -> str:
+    """All repairs in order; raises UnsafeVerilogError for constructs that cannot be repaired."""
+    check_case_defaults(verilog)
+    fixed = fix_signed_multiplies(fix_signed_shifts(verilog))
+    return annotate_memories(fixed, rom_styles or {})
