@@ -21,8 +21,14 @@ def random_design(rng: random.Random) -> AcceleratorDesign:
         out = act if act.frac_bits <= act.frac_bits + weight.frac_bits else act
         layers.append(
             DenseLayer(
-                fan_in, fan_out, "identity" if last else rng.choice(["relu", "hardtanh"]), act, weight, out,
-                parallelism=rng.randint(1, fan_out), weight_storage=rng.choice(["lutrom", "bram"]),
+                fan_in,
+                fan_out,
+                "identity" if last else rng.choice(["relu", "hardtanh"]),
+                act,
+                weight,
+                out,
+                parallelism=rng.randint(1, fan_out),
+                weight_storage=rng.choice(["lutrom", "bram"]),
                 placement="mcu" if last and rng.random() < 0.3 else "fpga",
             )
         )

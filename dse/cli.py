@@ -54,8 +54,14 @@ def _export(args: argparse.Namespace) -> int:
     from dse.export import export_design
 
     export_design(
-        args.results_dir, trial=args.trial, pick=args.pick, out=args.out, verify=args.verify, synth=args.synth,
-        force=args.force, console=console,
+        args.results_dir,
+        trial=args.trial,
+        pick=args.pick,
+        out=args.out,
+        verify=args.verify,
+        synth=args.synth,
+        force=args.force,
+        console=console,
     )
     return 0
 

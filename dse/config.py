@@ -293,7 +293,6 @@ def load_config(path: Path) -> SearchConfig:
     config = parse_config(data, str(path))
     base = path.parent
     for field_path, value in (("dataset.path", config.dataset.path), ("calibration", config.calibration)):
-        if value is not None and not (value if value.is_absolute() else Path.cwd() / value).exists():
-            if not (base / value).exists():
-                raise ConfigError(f"{path}: {field_path}: file {str(value)!r} does not exist")
+        if value is not None and not value.exists() and not (base / value).exists():
+            raise ConfigError(f"{path}: {field_path}: file {str(value)!r} does not exist")
     return config

@@ -133,7 +133,9 @@ class AcceleratorDesign:
             raise ValueError("a design needs at least one layer")
         for index, (a, b) in enumerate(zip(self.layers, self.layers[1:], strict=False)):
             if a.out_features != b.in_features:
-                raise ValueError(f"layer {index} has {a.out_features} outputs but layer {index + 1} takes {b.in_features}")
+                raise ValueError(
+                    f"layer {index} has {a.out_features} outputs but layer {index + 1} takes {b.in_features}"
+                )
             if a.out_fmt != b.in_fmt:
                 raise ValueError(f"layer {index} writes {a.out_fmt} but layer {index + 1} reads {b.in_fmt}")
         placements = "".join("F" if layer.placement == "fpga" else "M" for layer in self.layers)

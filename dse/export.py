@@ -91,8 +91,10 @@ def write_report(path: Path, record: dict[str, Any]) -> None:
     else:
         lines += ["| resource | estimate | synthesis | error |", "|---|---|---|---|"]
         for key in ("lut", "ff", "dsp", "bram"):
-            lines.append(f"| {key} | {estimate[key]:.0f} | {synthesis[key]:g} | "
-                         f"{_percent_error(estimate[key], synthesis[key])} |")
+            lines.append(
+                f"| {key} | {estimate[key]:.0f} | {synthesis[key]:g} | "
+                f"{_percent_error(estimate[key], synthesis[key])} |"
+            )
         if synthesis.get("fmax_mhz"):
             lines.append(f"| fmax | {design['clock_mhz']} MHz (target) | {synthesis['fmax_mhz']:.1f} MHz | |")
         versions = ", ".join(f"{k} {v}" for k, v in synthesis["tool_versions"].items())
@@ -153,23 +155,27 @@ def export_design(
         from generator.verify import run_cocotb
 
         console.print(f"simulating {len(vectors)} vectors in GHDL ...")
-        result = run_cocotb("ghdl", [out / "vhdl" / name for name in order], design.name, out / "tb",
-                            out / "sim_ghdl", design)
+        result = run_cocotb(
+            "ghdl", [out / "vhdl" / name for name in order], design.name, out / "tb", out / "sim_ghdl", design
+        )
         record["verification"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result).items()}
         record["verified"] = bool(result.verified)
         style = "green" if result.verified else "red"
-        console.print(f"[{style}]verification: {'verified' if result.verified else 'FAILED'} "
-                      f"({result.n_vectors} vectors, {result.mismatches} mismatches, latency {result.latency_cycles}"
-                      f"/{result.expected_latency_cycles}, II {result.ii_cycles}/{result.expected_ii_cycles})")
+        console.print(
+            f"[{style}]verification: {'verified' if result.verified else 'FAILED'} "
+            f"({result.n_vectors} vectors, {result.mismatches} mismatches, latency {result.latency_cycles}"
+            f"/{result.expected_latency_cycles}, II {result.ii_cycles}/{result.expected_ii_cycles})"
+        )
     if synth:
         from generator.synth import synthesize
 
         console.print(f"synthesizing for {design.device} (ghdl synth + yosys) ...")
         result_synth = synthesize(design, weights, out / "synth")
         record["synthesis"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result_synth).items()}
-        console.print(f"synthesis: LUT {result_synth.lut}, FF {result_synth.ff}, DSP {result_synth.dsp}, "
-                      f"BRAM {result_synth.bram:g}" + (f", fmax {result_synth.fmax_mhz:.1f} MHz"
-                                                       if result_synth.fmax_mhz else ""))
+        console.print(
+            f"synthesis: LUT {result_synth.lut}, FF {result_synth.ff}, DSP {result_synth.dsp}, "
+            f"BRAM {result_synth.bram:g}" + (f", fmax {result_synth.fmax_mhz:.1f} MHz" if result_synth.fmax_mhz else "")
+        )
     (out / "design.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
     write_report(out / "report.md", record)
     console.print(f"exported trial {chosen.number} to {out}")

@@ -88,9 +88,7 @@ def round_shift(values: np.ndarray, shift: int) -> np.ndarray:
 ACTIVATIONS = ("identity", "relu", "hardtanh", "hardsigmoid")
 
 
-def activate_and_requantize(
-    acc: np.ndarray, acc_frac_bits: int, activation: str, out_fmt: FixedFormat
-) -> np.ndarray:
+def activate_and_requantize(acc: np.ndarray, acc_frac_bits: int, activation: str, out_fmt: FixedFormat) -> np.ndarray:
     """Activation in the exact accumulator domain, then one round-half-up + saturation to ``out_fmt``.
 
     hardtanh(v) = clamp(v, -1, 1); hardsigmoid(v) = clamp(v/4 + 1/2, 0, 1) (shift-friendly, not torch's v/6).

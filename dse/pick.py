@@ -12,11 +12,18 @@ import optuna
 from dse.results import pareto_trials
 
 _OPERATORS: dict[str, Callable[[float, float], bool]] = {
-    "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq,
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "==": operator.eq,
 }
 _CONDITION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|==|<|>)\s*([-+0-9.eE]+)\s*$")
 _GOAL = re.compile(r"^\s*(max|min)\s+([A-Za-z_][A-Za-z0-9_]*)\s*(?:where\s+(.+))?$", re.IGNORECASE)
-PICK_HELP = 'use "knee" or "max|min <metric> [where <metric> <op> <number> [and ...]]", e.g. "max accuracy where energy_uj <= 2"'
+PICK_HELP = (
+    'use "knee" or "max|min <metric> [where <metric> <op> <number> [and ...]]", '
+    'e.g. "max accuracy where energy_uj <= 2"'
+)
 
 
 def trial_metrics(trial: optuna.trial.FrozenTrial, names: list[str]) -> dict[str, float]:
@@ -31,8 +38,11 @@ def trial_metrics(trial: optuna.trial.FrozenTrial, names: list[str]) -> dict[str
 
 
 def exportable(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    return [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-            if t.user_attrs.get("trained", False)]
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if t.user_attrs.get("trained", False)
+    ]
 
 
 def by_number(study: optuna.Study, number: int) -> optuna.trial.FrozenTrial:
@@ -76,8 +86,9 @@ def pick_by_expression(study: optuna.Study, expression: str, names: list[str]) -
         if name not in known:
             raise ValueError(f"--pick: unknown metric {name!r}; allowed: {', '.join(sorted(known))}")
     feasible = [t for t in candidates if all(v <= 0 for v in t.constraints.values())]
-    matching = [t for t in feasible
-                if all(check(trial_metrics(t, names)[name], bound) for name, check, bound in conditions)]
+    matching = [
+        t for t in feasible if all(check(trial_metrics(t, names)[name], bound) for name, check, bound in conditions)
+    ]
     if not matching:
         raise ValueError(f"--pick {expression!r}: no feasible trained trial satisfies the condition")
     chooser = max if direction == "max" else min

@@ -62,7 +62,9 @@ def random_weights(design: AcceleratorDesign, rng: np.random.Generator) -> list[
     """Full-range random codes: the hardest case for accumulator widths (used by tests and sweeps)."""
     result = []
     for layer in design.layers:
-        w = rng.integers(layer.weight_fmt.min_int, layer.weight_fmt.max_int + 1, size=(layer.out_features, layer.in_features))
+        w = rng.integers(
+            layer.weight_fmt.min_int, layer.weight_fmt.max_int + 1, size=(layer.out_features, layer.in_features)
+        )
         b = rng.integers(layer.bias_fmt.min_int, layer.bias_fmt.max_int + 1, size=layer.out_features)
         result.append(LayerWeights(w.astype(np.int64), b.astype(np.int64)))
     return result

@@ -30,8 +30,20 @@ def print_pareto(results_dir: Path, console: Console | None = None) -> None:
     config, study = open_results(results_dir)
     names = [o.name for o in config.objectives]
     table = Table(title=f"Pareto front of {config.study.name} ({len(study.trials)} trials)")
-    for column in ("trial", *names, "layers", "bits a/w", "lanes", "storage", "device", "LUT", "DSP", "BRAM",
-                   "cycles", "bound"):
+    for column in (
+        "trial",
+        *names,
+        "layers",
+        "bits a/w",
+        "lanes",
+        "storage",
+        "device",
+        "LUT",
+        "DSP",
+        "BRAM",
+        "cycles",
+        "bound",
+    ):
         table.add_column(column, justify="right")
     for trial in sorted(pareto_trials(study), key=lambda t: t.values[0]):
         design = trial.user_attrs["candidate"]["design"]

@@ -67,8 +67,11 @@ def reference_point(study: optuna.Study, trials: list[optuna.trial.FrozenTrial])
 
 def write_plots(study: optuna.Study, config: SearchConfig, results_dir: Path) -> list[Path]:
     names = [o.name for o in config.objectives]
-    feasible = [t for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-                if is_feasible(t) and t.user_attrs.get("trained", False)]
+    feasible = [
+        t
+        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        if is_feasible(t) and t.user_attrs.get("trained", False)
+    ]
     written: list[Path] = []
     if len(names) < 2 or not feasible:
         return written

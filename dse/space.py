@@ -58,10 +58,14 @@ def sample_candidate(trial: optuna.Trial, config: SearchConfig, n_inputs: int, n
     hidden = int(suggest(trial, "hidden_layers", model.hidden_layers))
     widths = [int(suggest(trial, f"width_{i}", model.width)) for i in range(hidden)]
     activation = str(suggest(trial, "activation", model.activation))
-    act_fmt = _format(int(suggest(trial, "activation_bits", quant.activation_bits)),
-                      int(suggest(trial, "activation_int_bits", quant.activation_int_bits)))
-    weight_fmt = _format(int(suggest(trial, "weight_bits", quant.weight_bits)),
-                         int(suggest(trial, "weight_int_bits", quant.weight_int_bits)))
+    act_fmt = _format(
+        int(suggest(trial, "activation_bits", quant.activation_bits)),
+        int(suggest(trial, "activation_int_bits", quant.activation_int_bits)),
+    )
+    weight_fmt = _format(
+        int(suggest(trial, "weight_bits", quant.weight_bits)),
+        int(suggest(trial, "weight_int_bits", quant.weight_int_bits)),
+    )
     device = str(suggest(trial, "device", hw.device))
     clock = float(suggest(trial, "clock_mhz", hw.clock_mhz))
     sizes = [n_inputs, *widths, n_outputs]

@@ -37,7 +37,9 @@ def test_cycles_follow_the_architecture() -> None:
 
 def test_units_and_energy_is_power_times_time() -> None:
     estimate = estimate_design(design(layer(64, 32, 4), layer(32, 10, 2, activation="identity")))
-    assert estimate.latency_us == pytest.approx(estimate.fpga_latency_us + estimate.mcu_latency_us + estimate.transfer_us)
+    assert estimate.latency_us == pytest.approx(
+        estimate.fpga_latency_us + estimate.mcu_latency_us + estimate.transfer_us
+    )
     assert estimate.energy_uj == pytest.approx(estimate.power_mw * estimate.latency_us / 1000.0)
     assert estimate.static_mw == get_device("xc7s15").static_mw
     assert estimate.macs == 64 * 32 + 32 * 10
@@ -97,14 +99,16 @@ def test_block_ram_counts() -> None:
 
 
 def test_device_fit_and_mcu_offload() -> None:
-    big = design(layer(64, 64, 64, weight_fmt=FixedFormat(16, 8), in_fmt=FixedFormat(16, 8),
-                       out_fmt=FixedFormat(16, 8)))
+    big = design(
+        layer(64, 64, 64, weight_fmt=FixedFormat(16, 8), in_fmt=FixedFormat(16, 8), out_fmt=FixedFormat(16, 8))
+    )
     estimate = estimate_design(big)
     assert not estimate.fits
     assert any(v.startswith("dsp 64 > 20") for v in estimate.violations)
     fpga_only = design(layer(64, 16, 4), layer(16, 10, 1, activation="identity"))
-    split = dataclasses.replace(fpga_only, layers=(fpga_only.layers[0],
-                                                   dataclasses.replace(fpga_only.layers[1], placement="mcu")))
+    split = dataclasses.replace(
+        fpga_only, layers=(fpga_only.layers[0], dataclasses.replace(fpga_only.layers[1], placement="mcu"))
+    )
     a, b = estimate_design(fpga_only), estimate_design(split)
     assert b.cycles == fpga_only.layers[0].latency_cycles
     assert b.mcu_latency_us > 0 and a.mcu_latency_us == 0

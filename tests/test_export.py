@@ -35,8 +35,9 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return results
 
 
-def test_export_verifies_and_keeps_existing_output(study_dir: Path, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_verifies_and_keeps_existing_output(
+    study_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "knee"
     assert main(["export", str(study_dir), "--pick", "knee", "--out", str(out), "--verify"]) == 0
     record = json.loads((out / "design.json").read_text())
@@ -47,8 +48,14 @@ def test_export_verifies_and_keeps_existing_output(study_dir: Path, tmp_path: Pa
     assert verification["ii_cycles"] == record["estimate"]["ii_cycles"]
     report = (out / "report.md").read_text()
     assert "**verified**" in report and f"latency {record['estimate']['cycles']} cycles" in report
-    for name in ("vhdl/compile_order.txt", "tb/tb_vectors.json", "weights/weights.npz", "weights/model.pt",
-                 "create_vivado_project.tcl", "dse_net.core"):
+    for name in (
+        "vhdl/compile_order.txt",
+        "tb/tb_vectors.json",
+        "weights/weights.npz",
+        "weights/model.pt",
+        "create_vivado_project.tcl",
+        "dse_net.core",
+    ):
         assert (out / name).is_file(), name
     # The testbench's expected outputs are the integer model's outputs for its inputs.
     vectors = json.loads((out / "tb" / "tb_vectors.json").read_text())
@@ -68,8 +75,9 @@ def test_export_verifies_and_keeps_existing_output(study_dir: Path, tmp_path: Pa
     assert main(["export", str(study_dir), "--pick", "max accuracy", "--out", str(out), "--force"]) == 0
 
 
-def test_export_unknown_trial_is_a_clear_error(study_dir: Path, tmp_path: Path,
-                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_unknown_trial_is_a_clear_error(
+    study_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["export", str(study_dir), "--trial", "99", "--out", str(tmp_path / "x")]) == 2
     assert "--trial 99: not a completed, trained trial" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()

@@ -17,8 +17,11 @@ def make_study(points: list[tuple[float, float, float, bool]]) -> optuna.Study:
         study.add_trial(
             optuna.trial.create_trial(
                 values=[accuracy, energy],
-                user_attrs={"trained": True, "estimate": {"latency_us": latency, "energy_uj": energy, "lut": 100},
-                            "metrics": {"test_accuracy": accuracy - 0.01}},
+                user_attrs={
+                    "trained": True,
+                    "estimate": {"latency_us": latency, "energy_uj": energy, "lut": 100},
+                    "metrics": {"test_accuracy": accuracy - 0.01},
+                },
                 system_attrs={"constraints:lut": -1.0 if feasible else 5.0},
             )
         )
@@ -26,11 +29,11 @@ def make_study(points: list[tuple[float, float, float, bool]]) -> optuna.Study:
 
 
 POINTS = [
-    (0.90, 1.0, 5.0, True),   # 0: cheap
-    (0.95, 2.0, 4.0, True),   # 1: knee
-    (0.97, 6.0, 3.0, True),   # 2: accurate but expensive
+    (0.90, 1.0, 5.0, True),  # 0: cheap
+    (0.95, 2.0, 4.0, True),  # 1: knee
+    (0.97, 6.0, 3.0, True),  # 2: accurate but expensive
     (0.99, 0.5, 1.0, False),  # 3: dominates everything but infeasible
-    (0.80, 3.0, 9.0, True),   # 4: dominated
+    (0.80, 3.0, 9.0, True),  # 4: dominated
 ]
 
 

@@ -48,9 +48,17 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFra
 
 def test_results_folder(finished: tuple[Path, pd.DataFrame]) -> None:
     results, _ = finished
-    for name in ("study.db", "trials.csv", "pareto.csv", "pareto.html", "hypervolume.png", "search.yaml",
-                 "pareto_accuracy_vs_energy_uj.png", "pareto_accuracy_vs_latency_us.png",
-                 "pareto_energy_uj_vs_latency_us.png"):
+    for name in (
+        "study.db",
+        "trials.csv",
+        "pareto.csv",
+        "pareto.html",
+        "hypervolume.png",
+        "search.yaml",
+        "pareto_accuracy_vs_energy_uj.png",
+        "pareto_accuracy_vs_latency_us.png",
+        "pareto_energy_uj_vs_latency_us.png",
+    ):
         assert (results / name).stat().st_size > 0, name
     assert (results / "hypervolume.png").read_bytes()[:8] == PNG_MAGIC
     assert "plotly" in (results / "pareto.html").read_text()[:5000].lower()
@@ -60,8 +68,17 @@ def test_trials_csv_content(finished: tuple[Path, pd.DataFrame]) -> None:
     results, trials = finished
     assert len(trials) == 8
     assert set(trials["state"]) == {"COMPLETE"}
-    for column in ("param_width_0", "param_parallelism_0", "param_weight_storage_0", "est_cycles", "est_lut",
-                   "est_energy_uj", "est_bound_cycles", "duration_s", "fail_reason"):
+    for column in (
+        "param_width_0",
+        "param_parallelism_0",
+        "param_weight_storage_0",
+        "est_cycles",
+        "est_lut",
+        "est_energy_uj",
+        "est_bound_cycles",
+        "duration_s",
+        "fail_reason",
+    ):
         assert column in trials.columns, column
     trained = trials[trials["trained"]]
     untrained = trials[~trials["trained"]]
