@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from reference_reports import REFERENCE_REPORTS
 
 from dse.reports import detect_and_parse, detect_kind
 from dse.reports.measurements import Measurement
@@ -14,7 +15,7 @@ from dse.reports.simulation import SimulationResult
 from dse.reports.vivado import VivadoClockUtilization, VivadoPower, VivadoTiming, VivadoUtilization
 from dse.reports.yosys import YosysStat
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference-reports"
+REFERENCE_DIR = REFERENCE_REPORTS
 DATA_DIR = Path(__file__).resolve().parent / "data" / "reports"
 
 # Every report file of the shared folder, with its kind; README and LICENSE are not reports.
@@ -53,9 +54,7 @@ def test_reference_folder_is_present_and_fully_covered() -> None:
 def test_reference_reports(relative: str) -> None:
     path = REFERENCE_DIR / relative
     if not path.is_file():
-        pytest.fail(
-            f"reference report {path} is missing: the shared folder must be checked out beside the repo"
-        )
+        pytest.fail(f"reference report {path} is missing: the shared folder must be checked out beside the repo")
     kind, result_type = REFERENCE_KINDS[relative]
     assert detect_kind(path.read_text(encoding="utf-8")) == kind
     result = detect_and_parse(path)
@@ -72,9 +71,7 @@ def test_data_reports(name: str) -> None:
 
 def test_simulation_json(tmp_path: Path) -> None:
     path = tmp_path / "sim.json"
-    path.write_text(
-        json.dumps({"passed": True, "n_vectors": 5, "mismatches": 0, "latency_cycles": 9, "ii_cycles": 10})
-    )
+    path.write_text(json.dumps({"passed": True, "n_vectors": 5, "mismatches": 0, "latency_cycles": 9, "ii_cycles": 10}))
     result = detect_and_parse(path)
     assert isinstance(result, SimulationResult)
     assert result.latency_cycles == 9
@@ -83,9 +80,7 @@ def test_simulation_json(tmp_path: Path) -> None:
 def test_unknown_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("nothing to see\n")
-    with pytest.raises(
-        ValueError, match=r"notes\.txt: unrecognised report: expected a Vivado report_utilization"
-    ):
+    with pytest.raises(ValueError, match=r"notes\.txt: unrecognised report: expected a Vivado report_utilization"):
         detect_and_parse(path)
     (tmp_path / "other.json").write_text('{"hello": 1}')
     with pytest.raises(ValueError, match=r"other\.json: unrecognised report"):

@@ -129,14 +129,10 @@ def test_accumulated_energy_mode(tmp_path: Path) -> None:
     ]
     result = energy_per_inference(load_measurement(write_measurement(tmp_path / "m.csv", META, rows)))
     assert result.method == {rail: "accumulator" for rail in FPGA_RAILS}
-    assert result.energy_per_inference_uj == pytest.approx(
-        {"fpga_vccint": 6.0, "fpga_vccaux": 1.8, "fpga_vcco": 0.66}
-    )
+    assert result.energy_per_inference_uj == pytest.approx({"fpga_vccint": 6.0, "fpga_vccaux": 1.8, "fpga_vcco": 0.66})
     assert result.active_power_mw["fpga_vccint"] == pytest.approx(30.0)
     assert result.idle_power_mw["fpga_vccint"] == pytest.approx(4.0)
-    assert result.above_idle_energy_per_inference_uj["fpga_vccint"] == pytest.approx(
-        (0.060 - 0.004 * 2) / 1e4 * 1e6
-    )
+    assert result.above_idle_energy_per_inference_uj["fpga_vccint"] == pytest.approx((0.060 - 0.004 * 2) / 1e4 * 1e6)
     assert result.total_energy_per_inference_uj == pytest.approx(8.46)
 
 
@@ -252,9 +248,7 @@ def test_bad_rows_name_file_line_and_rule(tmp_path: Path, body: str, message: st
 
 def test_missing_and_unknown_columns(tmp_path: Path) -> None:
     text = HEADER.replace(",current_a,", ",current_mA,")
-    with pytest.raises(
-        ValueError, match=r"line 7: missing columns \['current_a'\], unknown columns \['current_mA'\]"
-    ):
+    with pytest.raises(ValueError, match=r"line 7: missing columns \['current_a'\], unknown columns \['current_mA'\]"):
         load_text(tmp_path, text)
 
 
@@ -268,17 +262,13 @@ def test_missing_metadata_and_wrong_format(tmp_path: Path) -> None:
 
 
 def test_header_lines_need_key_and_value(tmp_path: Path) -> None:
-    with pytest.raises(
-        ValueError, match=r"bad\.csv, line 2: header lines are '# key: value', got 'recorded by"
-    ):
+    with pytest.raises(ValueError, match=r"bad\.csv, line 2: header lines are '# key: value', got 'recorded by"):
         load_text(tmp_path, "# format: elastic-node-power/1\n# recorded by hand\n" + HEADER + GOOD_ROW)
 
 
 def test_comment_rows_after_the_header_are_skipped(tmp_path: Path) -> None:
     path = tmp_path / "ok.csv"
-    path.write_text(
-        HEADER + GOOD_ROW + "# firmware: monitor restarted\n" + "0.1,0x12,3,fpga_vccint,1.0,0.02,,,,\n"
-    )
+    path.write_text(HEADER + GOOD_ROW + "# firmware: monitor restarted\n" + "0.1,0x12,3,fpga_vccint,1.0,0.02,,,,\n")
     assert load_measurement(path).samples["fpga_vccint"].power_w.tolist() == [0.01, 0.02]
 
 
@@ -292,17 +282,13 @@ def test_window_not_covered_by_samples(tmp_path: Path) -> None:
     measurement = load_measurement(write_measurement(tmp_path / "m.csv", META, rows))
     with pytest.raises(ValueError, match=r"window 0.4..0.9 s is not covered by the samples of 'fpga_vccint'"):
         energy_per_inference(measurement, rails=("fpga_vccint",))
-    with pytest.raises(
-        ValueError, match=r"rail 'fpga_vccaux' has neither samples nor an accumulated reading"
-    ):
+    with pytest.raises(ValueError, match=r"rail 'fpga_vccaux' has neither samples nor an accumulated reading"):
         energy_per_inference(measurement, rails=("fpga_vccaux",))
     with pytest.raises(ValueError, match=r"unknown rails \['vccint'\]"):
         energy_per_inference(measurement, rails=("vccint",))
 
 
 def test_no_windows(tmp_path: Path) -> None:
-    measurement = load_measurement(
-        write_measurement(tmp_path / "m.csv", META, constant_rows("mcu", 3.3, 0.01, 0.1))
-    )
+    measurement = load_measurement(write_measurement(tmp_path / "m.csv", META, constant_rows("mcu", 3.3, 0.01, 0.1)))
     with pytest.raises(ValueError, match=r"m\.csv: no inference_start/inference_stop windows"):
         energy_per_inference(measurement)

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from reference_reports import read_reference
 
 from dse.reports import nextpnr
 
-REFERENCE_DIR = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference-reports" / "nextpnr-ice40up5k-env6mini"
-)
-
 
 def reference_text(name: str) -> str:
-    path = REFERENCE_DIR / name
-    if not path.is_file():
-        pytest.fail(
-            f"reference report {path} is missing: the shared folder must be checked out beside the repo"
-        )
-    return path.read_text(encoding="utf-8")
+    return read_reference("nextpnr-ice40up5k-env6mini/" + name)
 
 
 def test_log_device_utilisation() -> None:
@@ -80,11 +70,7 @@ def test_icetime_critical_path_report() -> None:
 
 
 def test_garbage_inputs() -> None:
-    with pytest.raises(
-        ValueError, match=r"x\.log: not a nextpnr log: expected an 'Info: Device utilisation:'"
-    ):
+    with pytest.raises(ValueError, match=r"x\.log: not a nextpnr log: expected an 'Info: Device utilisation:'"):
         nextpnr.parse_log("Info: Program finished normally.\n", "x.log")
-    with pytest.raises(
-        ValueError, match=r"x\.rpt: not an icetime critical-path report: expected 'Report for"
-    ):
+    with pytest.raises(ValueError, match=r"x\.rpt: not an icetime critical-path report: expected 'Report for"):
         nextpnr.parse_icetime_report(reference_text("TOP_MODULE_util_sync.rpt"), "x.rpt")

@@ -51,9 +51,7 @@ def test_missing_key_and_garbage() -> None:
     without_ii = {key: value for key, value in VALID.items() if key != "ii_cycles"}
     with pytest.raises(ValueError, match=r"ii_cycles: Field required"):
         parse_simulation_result(json.dumps(without_ii), "sim.json")
-    with pytest.raises(
-        ValueError, match=r"sim\.json: not a valid simulation result JSON \(<root>: Invalid JSON"
-    ):
+    with pytest.raises(ValueError, match=r"sim\.json: not a valid simulation result JSON \(<root>: Invalid JSON"):
         parse_simulation_result("PASS 1000 vectors", "sim.json")
 
 

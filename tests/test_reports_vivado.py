@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from reference_reports import read_reference
 
 from dse.reports import vivado
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference-reports" / "vivado-xc7s15-env5"
-
 
 def reference_text(name: str) -> str:
-    path = REFERENCE_DIR / name
-    if not path.is_file():
-        pytest.fail(
-            f"reference report {path} is missing: the shared folder must be checked out beside the repo"
-        )
-    return path.read_text(encoding="utf-8")
+    return read_reference("vivado-xc7s15-env5/" + name)
 
 
 def test_utilization_counts_and_availability() -> None:
@@ -130,9 +122,7 @@ def test_timing_summary_with_violation_is_not_met() -> None:
 
 
 def test_clock_utilization() -> None:
-    report = vivado.parse_clock_utilization(
-        reference_text("TOP_MODULE_clock_utilization_routed.rpt"), "clk.rpt"
-    )
+    report = vivado.parse_clock_utilization(reference_text("TOP_MODULE_clock_utilization_routed.rpt"), "clk.rpt")
     assert report.part == "7s15-ftgb196"
     assert (report.primitives["BUFGCTRL"].used, report.primitives["BUFGCTRL"].available) == (1, 16)
     assert (report.primitives["MMCM"].used, report.primitives["MMCM"].available) == (0, 2)
@@ -158,24 +148,18 @@ def test_garbage_names_the_source_and_expectation(parser: object) -> None:
 
 def test_wrong_vivado_report_kind_is_rejected() -> None:
     power_text = reference_text("TOP_MODULE_power_routed.rpt")
-    with pytest.raises(
-        ValueError, match=r"power\.rpt: expected report_utilization output, got a report_power"
-    ):
+    with pytest.raises(ValueError, match=r"power\.rpt: expected report_utilization output, got a report_power"):
         vivado.parse_utilization(power_text, "power.rpt")
     with pytest.raises(ValueError, match=r"power\.rpt: expected report_timing_summary output"):
         vivado.parse_timing_summary(power_text, "power.rpt")
     util_text = reference_text("TOP_MODULE_utilization_placed.rpt")
-    with pytest.raises(
-        ValueError, match=r"util\.rpt: expected report_power output, got a report_utilization"
-    ):
+    with pytest.raises(ValueError, match=r"util\.rpt: expected report_power output, got a report_utilization"):
         vivado.parse_power(util_text, "util.rpt")
 
 
 def test_timing_summary_without_summary_block_names_it() -> None:
     text = reference_text("TOP_MODULE_timing_summary_routed.rpt").split("| Design Timing Summary")[0]
-    with pytest.raises(
-        ValueError, match=r"cut\.rpt: Vivado timing summary: expected a '\| Design Timing Summary'"
-    ):
+    with pytest.raises(ValueError, match=r"cut\.rpt: Vivado timing summary: expected a '\| Design Timing Summary'"):
         vivado.parse_timing_summary(text, "cut.rpt")
 
 

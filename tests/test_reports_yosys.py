@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from reference_reports import read_reference
 
 from dse.reports import yosys
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "reports"
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference-reports"
-
 XC7_TOTAL_CELLS = {
     "BUFG": 1,
     "CARRY4": 3,
@@ -35,12 +34,7 @@ def data_text(name: str) -> str:
 
 
 def reference_text(relative: str) -> str:
-    path = REFERENCE_DIR / relative
-    if not path.is_file():
-        pytest.fail(
-            f"reference report {path} is missing: the shared folder must be checked out beside the repo"
-        )
-    return path.read_text(encoding="utf-8")
+    return read_reference(relative)
 
 
 def test_hierarchy_totals_are_used_for_xc7() -> None:
@@ -86,9 +80,7 @@ def test_last_stat_of_a_log_wins() -> None:
         "1. Executing Verilog-2005 frontend.\n"
         + data_text("yosys023_xc7_stat.txt")
         + "\n4. Executing SYNTH_ICE40 pass.\n"
-        + data_text("yosys023_ice40_stat.txt").replace(
-            "3. Printing statistics.", "4.53. Printing statistics."
-        )
+        + data_text("yosys023_ice40_stat.txt").replace("3. Printing statistics.", "4.53. Printing statistics.")
         + "\n4.54. Executing CHECK pass (checking for obvious problems).\nFound and reported 0 problems.\n"
     )
     stat = yosys.parse_stat(log)
@@ -220,7 +212,5 @@ def test_several_modules_without_totals_need_top() -> None:
 def test_garbage_json() -> None:
     with pytest.raises(ValueError, match=r"j\.json: yosys stat -json: not JSON"):
         yosys.parse_stat_json("{not json", "j.json")
-    with pytest.raises(
-        ValueError, match=r"j\.json: not yosys `stat -json` output: expected an object with 'modules'"
-    ):
+    with pytest.raises(ValueError, match=r"j\.json: not yosys `stat -json` output: expected an object with 'modules'"):
         yosys.parse_stat_json('{"passed": true}', "j.json")
