@@ -139,3 +139,21 @@ def test_a_changed_search_file_does_not_mix_into_an_old_study(tmp_path: Path) ->
     changed = tiny_config(1).model_copy(update={"objectives": tiny_config(1).objectives[:2]})
     with pytest.raises(ConfigError, match="holds a study of a different search file"):
         run_search(changed, results_dir=results)
+
+
+def test_report_and_plot_commands(finished: tuple[Path, pd.DataFrame], capsys: pytest.CaptureFixture[str]) -> None:
+    from dse.cli import main
+
+    results, _ = finished
+    pareto = pd.read_csv(results / "pareto.csv")
+    assert main(["report", str(results)]) == 0
+    table = capsys.readouterr().out
+    assert "Pareto front of tiny (8 trials)" in table
+    for number in pareto["number"]:
+        assert f"│ {number:>5} │" in table
+    plot = results / "hypervolume.png"
+    plot.unlink()
+    assert main(["plot", str(results)]) == 0
+    assert plot.read_bytes()[:8] == PNG_MAGIC
+    assert main(["report", str(results.parent / "nothing")]) == 2
+    assert "not a dse results folder" in capsys.readouterr().err
