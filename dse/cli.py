@@ -10,9 +10,9 @@ from pathlib import Path
 
 from rich.console import Console
 
-from dse.config import ConfigError
+from dse.errors import ConfigError, SearchAborted, VerificationFailed
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)  # never break messages into 80-column lines in logs
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -125,14 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         console.print(f"[red]error:[/red] {message}", highlight=False)
         return 2
-    except RuntimeError as error:
-        from dse.export import VerificationFailed
-        from dse.search import SearchAborted
-
-        if isinstance(error, VerificationFailed | SearchAborted):
-            console.print(f"[red]error:[/red] {error}", highlight=False)
-            return 1
-        raise
+    except (SearchAborted, VerificationFailed) as error:
+        console.print(f"[red]error:[/red] {error}", highlight=False)
+        return 1
     except KeyboardInterrupt:
         console.print("[yellow]interrupted; completed trials are saved, rerun the same command to resume")
         return 130

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from dse.errors import ConfigError
 from estimators.devices import load_devices
 
 Scalar = int | float | str | bool
@@ -226,6 +227,7 @@ class ExecutionSection(Strict):
     workers: int = Field(default=1, ge=1)
     address: str | None = None
     trial_timeout_s: float | None = Field(default=None, gt=0)
+    max_retries: int = Field(default=1, ge=0)  # Ray: re-runs of a trial whose worker died
 
 
 class SearchConfig(Strict):
@@ -256,10 +258,6 @@ class SearchConfig(Strict):
     @property
     def results_dir(self) -> Path:
         return self.study.results_dir or Path("results") / self.study.name
-
-
-class ConfigError(Exception):
-    """A bad search file; the message names the field path and what is allowed."""
 
 
 def _format_errors(error: ValidationError) -> str:

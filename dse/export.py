@@ -12,6 +12,7 @@ import numpy as np
 from rich.console import Console
 
 from dse.config import SearchConfig
+from dse.errors import VerificationFailed
 from dse.evaluate import dataset_for
 from dse.pick import by_number, pick_by_expression
 from dse.reference import LayerWeights, load_weights, run_reference
@@ -182,7 +183,3 @@ def export_design(
     if verify and not record["verified"]:
         raise VerificationFailed(f"trial {chosen.number}: simulation did not verify; see {out / 'report.md'}")
     return record
-
-
-class VerificationFailed(RuntimeError):
-    """The exported design did not match the integer model or the estimated cycles."""

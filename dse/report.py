@@ -12,7 +12,7 @@ from rich.table import Table
 
 from dse.config import ConfigError, SearchConfig, parse_config
 from dse.results import pareto_trials
-from dse.search import storage_url
+from dse.storage import open_storage
 
 
 def open_results(results_dir: Path) -> tuple[SearchConfig, optuna.Study]:
@@ -20,7 +20,9 @@ def open_results(results_dir: Path) -> tuple[SearchConfig, optuna.Study]:
     if not snapshot.is_file():
         raise ConfigError(f"{results_dir} is not a dse results folder (no search.yaml); run `dse run` first")
     config = parse_config(yaml.safe_load(snapshot.read_text()), str(snapshot))
-    study = optuna.load_study(study_name=config.study.name, storage=storage_url(config, Path(results_dir)))
+    study = optuna.load_study(
+        study_name=config.study.name, storage=open_storage(config.search.storage, Path(results_dir))
+    )
     return config, study
 
 

@@ -3,29 +3,33 @@
 from __future__ import annotations
 
 import math
+import signal
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import optuna
 import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from dse import faults
 from dse.config import QUALITY_OBJECTIVES, ConfigError, SearchConfig
+from dse.errors import SearchAborted
 from dse.evaluate import dataset_for, train_candidate
-from dse.execution import make_executor
+from dse.execution import describe, make_executor, started_at
 from dse.results import write_results
-from dse.space import Candidate, sample_candidate
+from dse.space import sample_candidate
+from dse.storage import open_storage, resolve_storage_url
 from estimators import Calibration, DesignEstimate, default_calibration, estimate_design, get_device, load_calibration
 
 INTERRUPTED = "interrupted: the driver stopped while this trial was running; retried"
-
-
-class SearchAborted(Exception):
-    """Too many failed trials; the message says why."""
 
 
 @dataclass
@@ -36,8 +40,11 @@ class SearchSummary:
     pareto_size: int
 
 
-def make_sampler(config: SearchConfig) -> optuna.samplers.BaseSampler:
+def make_sampler(config: SearchConfig, n_existing: int = 0) -> optuna.samplers.BaseSampler:
+    """The study's sampler; `n_existing` > 0 (a resumed study) derives a fresh, reproducible seed."""
     seed = config.study.seed
+    if n_existing:
+        seed = int(np.random.SeedSequence([seed, n_existing]).generate_state(1)[0])
     match config.search.sampler:
         case "nsga2":
             return optuna.samplers.NSGAIISampler(population_size=config.search.population_size, seed=seed)
@@ -50,7 +57,8 @@ def make_sampler(config: SearchConfig) -> optuna.samplers.BaseSampler:
 
 
 def storage_url(config: SearchConfig, results_dir: Path) -> str:
-    return config.search.storage or f"sqlite:///{(results_dir / 'study.db').resolve()}"
+    """The resolved storage URL (default SQLite in the results folder; `env:VAR` looked up); see dse.storage."""
+    return resolve_storage_url(config.search.storage, Path(results_dir))
 
 
 def _snapshot(config: SearchConfig) -> str:
@@ -78,7 +86,9 @@ def calibration_for(config: SearchConfig, family: str) -> Calibration:
     return default_calibration(family)
 
 
-def constraint_values(config: SearchConfig, design_device: str, estimate: DesignEstimate, clock: float) -> dict[str, float]:
+def constraint_values(
+    config: SearchConfig, design_device: str, estimate: DesignEstimate, clock: float
+) -> dict[str, float]:
     """Optuna's convention: feasible when every value <= 0."""
     values: dict[str, float] = {}
     limits = config.constraints
@@ -116,29 +126,73 @@ def objective_values(config: SearchConfig, estimate: DesignEstimate, metrics: di
 
 
 def open_study(config: SearchConfig, results_dir: Path) -> optuna.Study:
+    storage = open_storage(config.search.storage, results_dir)
     study = optuna.create_study(
         study_name=config.study.name,
-        storage=storage_url(config, results_dir),
-        sampler=make_sampler(config),
+        storage=storage,
         directions=[o.resolved_direction for o in config.objectives],
         load_if_exists=True,
     )
+    # A resumed study must not replay the sampler's random sequence from the start (it would propose the
+    # candidates of the first run again), so the seed also depends on how many trials exist already.
+    study.sampler = make_sampler(config, len(study.get_trials(deepcopy=False)))
     study.set_metric_names([o.name for o in config.objectives])
     return study
 
 
+def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial | optuna.Trial) -> None:
+    """Queue the parameters of an interrupted trial again; the new trial records `retry_of`. Idempotent."""
+    number = trial.number
+    for other in study.get_trials(deepcopy=False):
+        if other.user_attrs.get("retry_of") == number:
+            return
+    params = trial.params
+    study.enqueue_trial(params, user_attrs={"retry_of": number})
+
+
 def recover_interrupted(study: optuna.Study) -> int:
-    """Trials left RUNNING by a killed driver become FAIL, and their parameters are queued again."""
+    """Trials left RUNNING by a killed driver become FAIL, and their parameters are queued again.
+
+    Assumes one driver per study (a RUNNING trial of another live driver would be failed too).
+    """
     stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     for trial in stale:
+        requeue(study, trial)  # first: a crash between the two steps leaves RUNNING + queued, not FAIL + lost
         study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
         study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
-        study.enqueue_trial(trial.params, skip_if_exists=True)
     return len(stale)
 
 
 def _complete_count(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+
+
+@dataclass
+class _InFlight:
+    trial: optuna.Trial
+    estimate: DesignEstimate
+    submitted: float  # monotonic
+
+    def deadline(self, future: Future[Any], timeout_s: float | None) -> float:
+        """Counted from when a worker began the trial (local workers tell), else from submission (Ray)."""
+        return math.inf if timeout_s is None else started_at(future, self.submitted) + timeout_s
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """`kill PID` (SIGTERM) unwinds like Ctrl-C, so running trials are marked interrupted and workers stopped."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_search(
@@ -158,17 +212,15 @@ def run_search(
     if retried:
         console.print(f"[yellow]{retried} trial(s) interrupted by an earlier crash are marked FAIL and queued again")
     target = n_trials or config.search.n_trials
-    executor = make_executor(config.execution, str(results_dir / "tmp"))
-    in_flight: dict[Future[Any], tuple[optuna.Trial, Candidate, DesignEstimate, float]] = {}
+    timeout_s = config.execution.trial_timeout_s
+    work = faults.wrap(train_candidate, faults.faults_from_env())
+    in_flight: dict[Future[Any], _InFlight] = {}
     failures = 0
     started = time.monotonic()
     dataset_json = config.dataset.model_dump(mode="json")
 
     def out_of_time() -> bool:
         return config.search.timeout_s is not None and time.monotonic() - started > config.search.timeout_s
-
-    def finish(trial: optuna.Trial, estimate: DesignEstimate, metrics: dict[str, float] | None) -> None:
-        study.tell(trial, objective_values(config, estimate, metrics))
 
     def fail(trial: optuna.Trial, reason: str) -> None:
         nonlocal failures
@@ -182,70 +234,95 @@ def run_search(
                 f"last reason: {reason}. Completed trials are kept in {results_dir}."
             )
 
+    def interrupt(trial: optuna.Trial) -> None:
+        trial.set_user_attr("fail_reason", INTERRUPTED)
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        requeue(study, trial)
+
+    def start_trial() -> None:
+        """Ask, estimate, and either finish at once (infeasible, untrained) or hand the training to a worker."""
+        trial = study.ask()
+        try:
+            candidate = sample_candidate(trial, config, dataset.n_features, dataset.n_outputs)
+            device = get_device(candidate.design.device)
+            estimate = estimate_design(
+                candidate.design, calibration_for(config, device.family), device, activity=config.hardware.activity
+            )
+            trial.set_user_attr("candidate", candidate.to_dict())
+            trial.set_user_attr("estimate", estimate.as_dict())
+            constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz)
+            for key, value in constraints.items():
+                trial.set_constraint(key, value)
+            if not config.constraints.train_infeasible and any(value > 0 for value in constraints.values()):
+                trial.set_user_attr("trained", False)
+                study.tell(trial, objective_values(config, estimate, None))
+                return
+            artifacts = results_dir / "trials" / f"{trial.number:05d}"
+            future = executor.submit(
+                work, dataset_json, config.study.seed, candidate.to_dict(), trial.number, str(artifacts)
+            )
+        except Exception as error:  # a bad candidate or a broken executor fails this trial, not the study
+            fail(trial, describe(error))
+            return
+        except BaseException:  # Ctrl-C / SIGTERM between ask and submit
+            interrupt(trial)
+            raise
+        in_flight[future] = _InFlight(trial, estimate, time.monotonic())
+
+    def collect(future: Future[Any]) -> None:
+        item = in_flight.pop(future)
+        trial = item.trial
+        try:
+            outcome = future.result()
+        except Exception as error:  # any training error is a failed trial, not a failed study
+            fail(trial, describe(error))
+            return
+        trial.set_user_attr("trained", True)
+        trial.set_user_attr("metrics", outcome["metrics"])
+        trial.set_user_attr("train_seconds", outcome["seconds"])
+        trial.set_user_attr("artifacts", str((results_dir / "trials" / f"{trial.number:05d}").resolve()))
+        study.tell(trial, objective_values(config, item.estimate, outcome["metrics"]))
+
+    def expire() -> None:
+        now = time.monotonic()
+        for future, item in list(in_flight.items()):
+            if item.deadline(future, timeout_s) <= now and not future.done():
+                executor.abort(future)
+                del in_flight[future]
+                fail(item.trial, f"timeout: no result within execution.trial_timeout_s = {timeout_s} s")
+
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     )
+    executor = make_executor(config.execution, str(results_dir / "tmp"))
     try:
-        with progress:
+        with _sigterm_as_interrupt(), progress:
             bar = progress.add_task(config.study.name, total=target, completed=min(target, _complete_count(study)))
             while True:
                 done = _complete_count(study)
                 progress.update(bar, completed=min(done, target))
                 can_ask = done + len(in_flight) < target and not out_of_time()
                 if can_ask and len(in_flight) < config.execution.workers:
-                    trial = study.ask()
-                    candidate = sample_candidate(trial, config, dataset.n_features, dataset.n_outputs)
-                    device = get_device(candidate.design.device)
-                    estimate = estimate_design(
-                        candidate.design, calibration_for(config, device.family), device,
-                        activity=config.hardware.activity,
-                    )
-                    trial.set_user_attr("candidate", candidate.to_dict())
-                    trial.set_user_attr("estimate", estimate.as_dict())
-                    constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz)
-                    for key, value in constraints.items():
-                        trial.set_constraint(key, value)
-                    feasible = all(value <= 0 for value in constraints.values())
-                    if not feasible and not config.constraints.train_infeasible:
-                        trial.set_user_attr("trained", False)
-                        finish(trial, estimate, None)
-                        continue
-                    artifacts = results_dir / "trials" / f"{trial.number:05d}"
-                    future = executor.submit(
-                        train_candidate, dataset_json, config.study.seed, candidate.to_dict(), trial.number,
-                        str(artifacts),
-                    )
-                    in_flight[future] = (trial, candidate, estimate, time.monotonic())
+                    start_trial()
                     continue
                 if not in_flight:
                     break
-                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED, timeout=config.execution.trial_timeout_s)
-                if not finished:
-                    for future, (trial, *_rest) in list(in_flight.items()):
-                        future.cancel()
-                        del in_flight[future]
-                        fail(trial, f"timeout: no result within execution.trial_timeout_s = "
-                                    f"{config.execution.trial_timeout_s} s")
-                    continue
+                # With a timeout, wake at least every second: a deadline appears only once a worker starts a trial.
+                deadline = min(item.deadline(future, timeout_s) for future, item in in_flight.items())
+                wait_s = None if timeout_s is None else min(1.0, max(0.0, deadline - time.monotonic()))
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED, timeout=wait_s)
                 for future in finished:
-                    trial, candidate, estimate, _start = in_flight.pop(future)
-                    try:
-                        outcome = future.result()
-                    except Exception as error:  # any training error is a failed trial, not a failed study
-                        fail(trial, f"{type(error).__name__}: {error}")
-                        continue
-                    trial.set_user_attr("trained", True)
-                    trial.set_user_attr("metrics", outcome["metrics"])
-                    trial.set_user_attr("train_seconds", outcome["seconds"])
-                    trial.set_user_attr("artifacts", str((results_dir / "trials" / f"{trial.number:05d}").resolve()))
-                    finish(trial, estimate, outcome["metrics"])
+                    collect(future)
+                expire()
     finally:
-        for future, (trial, *_rest) in in_flight.items():
-            future.cancel()
-            trial.set_user_attr("fail_reason", INTERRUPTED)
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            study.enqueue_trial(trial.params, skip_if_exists=True)
+        for future, item in in_flight.items():
+            executor.abort(future)
+            interrupt(item.trial)
         executor.shutdown()
         pareto = write_results(study, config, results_dir)
     failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))

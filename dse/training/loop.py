@@ -28,6 +28,11 @@ class TrainingDiverged(RuntimeError):
     def __init__(self, epoch: int, detail: str) -> None:
         super().__init__(f"training diverged in epoch {epoch}: {detail}")
         self.epoch = epoch
+        self.detail = detail
+
+    def __reduce__(self) -> tuple[type[TrainingDiverged], tuple[int, str]]:
+        # Rebuilt from its arguments, so it crosses process boundaries (worker -> driver) intact.
+        return TrainingDiverged, (self.epoch, self.detail)
 
 
 @dataclass
@@ -133,6 +138,4 @@ def train(
         if callback is not None and callback(epoch, record):
             break
     model.load_state_dict(best_state)
-    return TrainedModel(
-        model, export_integer_weights(model), best_epoch, time.perf_counter() - started, history
-    )
+    return TrainedModel(model, export_integer_weights(model), best_epoch, time.perf_counter() - started, history)
