@@ -9,13 +9,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+# Structural features of one dense layer (estimators.dense.dense_features); LUT and FF are linear in them.
 FEATURES = (
     "const",
     "acc_bits",
-    "requant_bits",
+    "round_bits",  # rounding adder: lanes x (shift + out bits)
+    "clamp_bits",  # activation/saturation comparators: lanes x acc bits x active comparisons
+    "clamp_mux_bits",  # output select (low / high / rounded) where a comparison is active
     "soft_mult_bits",
     "soft_prod_bits",
     "rom_lut_bits",
+    "rom_lut_cols",  # LUT-ROM output columns: lanes x weight bits x ceil(depth / words per LUT)
     "rom_reg_bits",
     "bias_bits",
     "in_bits",
@@ -73,7 +77,10 @@ class Calibration:
             ff = tuple(float(data["ff"][name]) for name in FEATURES)
             rule = data["dsp_rule"]
             dsp_rule = DspRule(
-                int(rule["min_input_bits"]), int(rule["min_product_bits"]), int(rule["max_a_bits"]), int(rule["max_b_bits"])
+                int(rule["min_input_bits"]),
+                int(rule["min_product_bits"]),
+                int(rule["max_a_bits"]),
+                int(rule["max_b_bits"]),
             )
             power = {key: float(data["power"][key]) for key in POWER_KEYS}
             board = {key: float(data["board"][key]) for key in BOARD_KEYS}

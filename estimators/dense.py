@@ -6,7 +6,6 @@ from functools import cache
 from operator import mul
 
 from dse.design import LAYER_OVERHEAD_CYCLES, DenseLayer
-from dse.fixedpoint import accumulator_bits, requant_bits
 from estimators.base import LayerEstimate
 from estimators.calibration import Calibration
 
@@ -26,28 +25,43 @@ def block_ram_count(depth: int, width: int, kind: str) -> float:
     return blocks * _BLOCK_UNIT[kind]
 
 
-def dense_features(layer: DenseLayer, dsps_per_lane: int) -> tuple[float, ...]:
-    """Structural features in the order of estimators.calibration.FEATURES."""
+# Words of a 1-bit-wide ROM that one LUT holds: LUT6 on 7-series, LUT4 on iCE40.
+ROM_WORDS_PER_LUT = {"xc7": 64, "ice40": 16}
+
+
+def dense_features(layer: DenseLayer, dsps_per_lane: int, rom_words_per_lut: int = 64) -> tuple[float, ...]:
+    """Structural features in the order of estimators.calibration.FEATURES (hardware: generator.vhdl)."""
     bx = layer.in_fmt.total_bits
     bw = layer.weight_fmt.total_bits
+    by = layer.out_fmt.total_bits
     lanes = layer.parallelism
     groups = -(-layer.out_features // lanes)
     depth = max(2, groups * layer.in_features)
     soft = dsps_per_lane == 0
     lutrom = layer.weight_storage == "lutrom"
-    acc = accumulator_bits(layer.in_fmt, layer.weight_fmt, layer.in_features)
-    frac = layer.in_fmt.frac_bits + layer.weight_fmt.frac_bits
+    # dse.fixedpoint.accumulator_bits, inlined: this function is the hot path of every search trial.
+    acc = ((1 << (bx + bw - 2)) * (layer.in_features + 2)).bit_length() + 1
+    activation = layer.activation
+    # Requantization = two compares of acc with constants + a (shift + By)-bit rounding adder + a 3-way select.
+    shift = layer.in_fmt.frac_bits + layer.weight_fmt.frac_bits - layer.out_fmt.frac_bits
+    if activation == "hardsigmoid":
+        shift += 2
+    saturates = acc - shift >= by  # the saturation thresholds lie inside the accumulator range (generator.vhdl)
+    compares = 2 * saturates if activation == "identity" else 1 + saturates if activation == "relu" else 2
     return (
         1.0,
         lanes * acc,
-        lanes * requant_bits(acc, frac),
+        lanes * (shift + by),
+        lanes * acc * compares,
+        lanes * by if compares else 0.0,
         lanes * bx * bw if soft else 0.0,
         lanes * (bx + bw) if soft else 0.0,
         depth * lanes * bw if lutrom else 0.0,
+        lanes * bw * -(-depth // rom_words_per_lut) if lutrom else 0.0,
         lanes * bw if lutrom else 0.0,
         max(2, groups) * lanes * (bx + bw),
         layer.in_features * bx,
-        groups * lanes * layer.out_fmt.total_bits,
+        groups * lanes * by,
         (depth - 1).bit_length(),
         0.0 if soft else float(lanes),
     )
@@ -57,7 +71,7 @@ def dense_numbers(layer: DenseLayer, calibration: Calibration) -> tuple[int, flo
     """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial."""
     lanes = layer.parallelism
     dsps_per_lane = calibration.dsp_rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits)
-    features = dense_features(layer, dsps_per_lane)
+    features = dense_features(layer, dsps_per_lane, ROM_WORDS_PER_LUT[calibration.bram_kind])
     lut = sum(map(mul, calibration.lut, features))
     ff = sum(map(mul, calibration.ff, features))
     groups = -(-layer.out_features // lanes)

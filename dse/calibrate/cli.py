@@ -1,0 +1,115 @@
+"""`dse calibrate sweep|fit|strategy`: argument parsing and console output (the logic lives in sibling modules)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
+    commands = parser.add_subparsers(dest="calibrate_command", required=True)
+
+    sweep = commands.add_parser("sweep", help="synthesize single dense layers across the space -> CSV table")
+    sweep.add_argument("--family", required=True, choices=("xc7", "ice40"))
+    sweep.add_argument("--out", type=Path, required=True, help="CSV table to write")
+    sweep.add_argument("--samples", type=int, default=200, help="number of configurations (default 200)")
+    sweep.add_argument("--jobs", type=int, default=2, help="parallel synthesis processes (default 2)")
+    sweep.add_argument("--seed", type=int, default=0, help="configuration and weight seed (default 0)")
+    sweep.add_argument("--cache-dir", type=Path, default=Path(".cache/dse-calibrate"), help="result cache")
+    sweep.add_argument("--fmax", action="store_true", help="also place and route for fmax (iCE40 only, slower)")
+
+    fit = commands.add_parser("fit", help="fit LUT/FF models to sweep tables; power from reports/measurements")
+    fit.add_argument("inputs", nargs="+", type=Path, help="sweep CSVs, Vivado reports, measurement files or dirs")
+    fit.add_argument("--family", required=True, choices=("xc7", "ice40"))
+    fit.add_argument("--out", type=Path, required=True, help="calibration JSON to write")
+    fit.add_argument("--base", type=Path, default=None, help="calibration to start from (default: shipped one)")
+    fit.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    fit.add_argument("--version", default=None, help="version string for the file (default: fit-<date>)")
+
+    strategy = commands.add_parser("strategy", help="idle-waiting vs power-off between requests")
+    strategy.add_argument("--period-ms", type=float, nargs="+", required=True, help="request period(s) in ms")
+    strategy.add_argument("--device", default="xc7s15")
+    strategy.add_argument("--calibration", type=Path, default=None)
+    strategy.add_argument("--design", type=Path, default=None, help="design JSON (default: a 16x8 8-bit layer)")
+
+
+def run_calibrate(args: argparse.Namespace, console: Console) -> int:
+    handlers = {"sweep": _sweep, "fit": _fit, "strategy": _strategy}
+    return handlers[args.calibrate_command](args, console)
+
+
+def _sweep(args: argparse.Namespace, console: Console) -> int:
+    from dse.calibrate.sweep import run_sweep, write_table
+
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task(f"sweep {args.family}", total=args.samples)
+        summary = run_sweep(
+            args.family, args.samples, seed=args.seed, jobs=args.jobs, cache_dir=args.cache_dir, fmax=args.fmax,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    write_table(summary.rows, args.out)
+    console.print(
+        f"{len(summary.rows)} point(s): {summary.synthesized} synthesized, {summary.cached} from cache, "
+        f"{summary.failed} failed; {summary.wall_s:.0f} s wall, {summary.synth_s:.0f} s tool time -> {args.out}"
+    )
+    return 0
+
+
+def _fit_command(args: argparse.Namespace) -> str:
+    """The reproduction command stored in the file (relative paths as given)."""
+    parts = ["dse calibrate fit", *map(str, args.inputs), f"--family {args.family}", f"--out {args.out}"]
+    if args.base is not None:
+        parts.append(f"--base {args.base}")
+    if args.folds != 5:
+        parts.append(f"--folds {args.folds}")
+    if args.version:
+        parts.append(f"--version {args.version}")
+    return " ".join(parts)
+
+
+def _fit(args: argparse.Namespace, console: Console) -> int:
+    from dse.calibrate.fitting import calibrate, write_calibration
+    from dse.calibrate.tables import print_fit
+
+    outcome = calibrate(args.inputs, args.family, base=args.base, folds=args.folds, version=args.version,
+                        command=_fit_command(args))
+    print_fit(outcome, console)
+    write_calibration(outcome.data, args.out)
+    console.print(f"wrote {args.out} (version {outcome.data['version']})")
+    return 0
+
+
+def _strategy(args: argparse.Namespace, console: Console) -> int:
+    from dse.calibrate.tables import print_strategy
+    from dse.design import AcceleratorDesign, DenseLayer
+    from dse.fixedpoint import FixedFormat
+    from estimators import default_calibration, estimate_design, get_device, load_calibration
+    from estimators.strategy import between_requests
+
+    try:
+        device = get_device(args.device)
+    except KeyError as error:
+        raise ValueError(f"--device: {error.args[0]}") from None
+    calibration = load_calibration(args.calibration) if args.calibration else default_calibration(device.family)
+    if args.design is None:
+        q = FixedFormat(8, 4)
+        design = AcceleratorDesign((DenseLayer(16, 8, "relu", q, FixedFormat(8, 6), q),), device.name, 32.0)
+    else:
+        try:
+            design = AcceleratorDesign.from_dict(json.loads(args.design.read_text()))
+        except FileNotFoundError:
+            raise ValueError(f"--design: file {str(args.design)!r} does not exist") from None
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise ValueError(f"--design: {str(args.design)!r} is not a design JSON ({error})") from None
+    estimate = estimate_design(design, calibration, device)
+    try:
+        results = [between_requests(estimate, device, calibration, period) for period in args.period_ms]
+    except ValueError as error:
+        raise ValueError(f"--period-ms: {error}") from None
+    print_strategy(results, device.name, console)
+    return 0

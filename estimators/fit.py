@@ -1,0 +1,184 @@
+"""Fit the LUT/FF coefficients of a calibration to synthesis sweep tables (non-negative least squares).
+
+LUT and FF are linear in the structural features of estimators.dense.dense_features; DSP and BRAM are rules
+(Calibration.dsp_rule, estimators.dense.block_ram_count) and are only checked for exact agreement.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import nnls
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.model_selection import KFold, cross_val_predict
+
+from dse.design import DenseLayer
+from dse.fixedpoint import FixedFormat
+from estimators.calibration import FEATURES, Calibration
+from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, dense_features
+
+FITTED = ("lut", "ff")
+RULES = ("dsp", "bram")
+_CONFIG_INTS = ("in_features", "out_features", "in_bits", "in_frac", "weight_bits", "weight_frac", "out_bits",
+                "out_frac", "parallelism")
+
+
+class ResourceModel(BaseEstimator, RegressorMixin):
+    """y ≈ X @ coef_ with coef_ >= 0 (a negative per-bit cost would be unphysical and extrapolate badly).
+
+    ``relative=True`` minimises the squared *relative* error (rows weighted by 1/y), so that small layers, where
+    the constant terms dominate, are fitted as well as large ones: the accuracy goal is stated in percent.
+    """
+
+    def __init__(self, relative: bool = True) -> None:
+        self.relative = relative
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> ResourceModel:
+        X = np.asarray(X, dtype=float)
+        y = np.asarray(y, dtype=float)
+        weight = 1.0 / np.maximum(y, 1.0) if self.relative else np.ones_like(y)
+        # Column scaling keeps NNLS well conditioned (features span 1 .. 10^4); undone on the coefficients.
+        scale = np.maximum(np.abs(X).max(axis=0), 1e-12)
+        coef, _ = nnls((X / scale) * weight[:, None], y * weight, maxiter=50 * X.shape[1])
+        self.coef_ = coef / scale
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(X, dtype=float) @ self.coef_
+
+
+@dataclass(frozen=True)
+class ErrorStats:
+    n: int
+    median_pct: float  # median |error| in % of the synthesized value
+    p90_pct: float
+    within_10pct: float  # share of points with |error| <= 10 %
+    r2: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"n": self.n, "median_abs_pct": round(self.median_pct, 3), "p90_abs_pct": round(self.p90_pct, 3),
+                "within_10pct": round(self.within_10pct, 4), "r2": round(self.r2, 5)}
+
+
+def error_stats(y_true: np.ndarray, y_pred: np.ndarray) -> ErrorStats:
+    y_true = np.asarray(y_true, dtype=float)
+    y_pred = np.asarray(y_pred, dtype=float)
+    pct = np.abs(y_pred - y_true) / np.maximum(np.abs(y_true), 1.0) * 100.0
+    r2 = float(r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan")
+    return ErrorStats(len(y_true), float(np.median(pct)), float(np.percentile(pct, 90)),
+                      float(np.mean(pct <= 10.0)), r2)
+
+
+def cross_validated_stats(X: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) -> ErrorStats:
+    """Error of out-of-fold predictions: every point is predicted by a model that never saw it."""
+    if len(y) < folds or folds < 2:
+        raise ValueError(f"--folds: need 2 <= folds <= number of points ({len(y)}), got {folds}")
+    predicted = cross_val_predict(ResourceModel(), X, y, cv=KFold(folds, shuffle=True, random_state=seed))
+    return error_stats(y, predicted)
+
+
+# ------------------------------------------------------------------------------------------ tables
+
+
+def read_tables(paths: Iterable[Path]) -> list[dict[str, str]]:
+    """Rows of sweep CSVs that synthesized successfully (rows with an 'error' are failures, not data)."""
+    rows: list[dict[str, str]] = []
+    for path in paths:
+        try:
+            with Path(path).open(newline="") as handle:
+                table = list(csv.DictReader(handle))
+        except FileNotFoundError:
+            raise ValueError(f"sweep table {str(path)!r} does not exist") from None
+        missing = [c for c in (*_CONFIG_INTS, "activation", "weight_storage", *FITTED, *RULES)
+                   if table and c not in table[0]]
+        if not table or missing:
+            raise ValueError(f"sweep table {str(path)!r}: empty or missing columns {missing}")
+        rows += [row for row in table if not row.get("error")]
+    return rows
+
+
+def row_layer(row: dict[str, Any]) -> DenseLayer:
+    values = {key: int(float(row[key])) for key in _CONFIG_INTS}
+    return DenseLayer(
+        values["in_features"], values["out_features"], str(row["activation"]),
+        FixedFormat(values["in_bits"], values["in_frac"]), FixedFormat(values["weight_bits"], values["weight_frac"]),
+        FixedFormat(values["out_bits"], values["out_frac"]), parallelism=values["parallelism"],
+        weight_storage=str(row["weight_storage"]),
+    )
+
+
+def design_matrix(layers: Sequence[DenseLayer], calibration: Calibration) -> np.ndarray:
+    """Features as the estimator computes them at prediction time (DSP use from the calibration's rule)."""
+    rule, words = calibration.dsp_rule, ROM_WORDS_PER_LUT[calibration.bram_kind]
+    return np.array([
+        dense_features(layer, rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits), words)
+        for layer in layers
+    ])
+
+
+def rule_predictions(layers: Sequence[DenseLayer], calibration: Calibration) -> dict[str, np.ndarray]:
+    dsp, bram = [], []
+    for layer in layers:
+        per_lane = calibration.dsp_rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits)
+        dsp.append(per_lane * layer.parallelism)
+        stored = layer.weight_storage == "bram"
+        depth = max(2, layer.rom_depth)
+        bram.append(block_ram_count(depth, layer.rom_width, calibration.bram_kind) if stored else 0.0)
+    return {"dsp": np.array(dsp, dtype=float), "bram": np.array(bram, dtype=float)}
+
+
+# --------------------------------------------------------------------------------------------- fit
+
+
+@dataclass
+class ResourceFit:
+    coefficients: dict[str, tuple[float, ...]]  # "lut"/"ff" -> coefficients in FEATURES order
+    cv: dict[str, ErrorStats]  # "lut"/"ff" -> cross-validated error
+    exact: dict[str, float]  # "dsp"/"bram" -> share of rows where the rule equals synthesis
+    mismatches: dict[str, list[dict[str, Any]]]  # "dsp"/"bram" -> a few rows where it does not
+    n_samples: int
+
+    def errors_dict(self, folds: int) -> dict[str, Any]:
+        errors: dict[str, Any] = {key: {**stats.as_dict(), "method": f"{folds}-fold CV"}
+                                  for key, stats in self.cv.items()}
+        for key, share in self.exact.items():
+            errors[key] = {"n": self.n_samples, "exact_match": round(share, 4), "method": "rule vs synthesis"}
+        return errors
+
+
+def fit_resources(rows: Sequence[dict[str, Any]], calibration: Calibration, folds: int = 5) -> ResourceFit:
+    """NNLS fit of LUT and FF on all rows, cross-validated error, and the exact-match share of the rules."""
+    if len(rows) < max(folds, len(FEATURES)):
+        raise ValueError(f"sweep tables: {len(rows)} usable rows, need at least {max(folds, len(FEATURES))}")
+    layers = [row_layer(row) for row in rows]
+    X = design_matrix(layers, calibration)
+    coefficients, cv = {}, {}
+    for key in FITTED:
+        y = np.array([float(row[key]) for row in rows])
+        coefficients[key] = tuple(float(c) for c in ResourceModel().fit(X, y).coef_)
+        cv[key] = cross_validated_stats(X, y, folds)
+    predicted = rule_predictions(layers, calibration)
+    exact, mismatches = {}, {}
+    for key in RULES:
+        measured = np.array([float(row[key]) for row in rows])
+        wrong = np.flatnonzero(predicted[key] != measured)
+        exact[key] = 1.0 - len(wrong) / len(rows)
+        mismatches[key] = [
+            {**layers[i].to_dict(), "rule": float(predicted[key][i]), "synthesis": float(measured[i])}
+            for i in wrong[:5]
+        ]
+    return ResourceFit(coefficients, cv, exact, mismatches, len(rows))
+
+
+def predict(layers: Sequence[DenseLayer], calibration: Calibration) -> dict[str, np.ndarray]:
+    """LUT/FF/DSP/BRAM of each layer under ``calibration`` (the same numbers estimators.dense computes)."""
+    X = design_matrix(layers, calibration)
+    return {"lut": X @ np.array(calibration.lut), "ff": X @ np.array(calibration.ff),
+            **rule_predictions(layers, calibration)}

@@ -1,0 +1,116 @@
+"""`dse calibrate fit` end to end on a synthetic sweep table: file round trip and effect on estimate_design."""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from test_calibrate_fit import TRUE_FF, TRUE_LUT, synthetic_rows, write_rows
+
+from dse.calibrate.cli import add_calibrate_arguments, run_calibrate
+from dse.design import AcceleratorDesign, DenseLayer
+from dse.fixedpoint import FixedFormat
+from estimators import default_calibration, estimate_design, load_calibration
+from estimators.calibration import FEATURES
+
+
+def prior_file(tmp_path: Path, power: dict[str, float], static_mw: float | None = None) -> Path:
+    """The shipped xc7 file with fixed power numbers: tests must not depend on the shipped calibration."""
+    data = json.loads(resources.files("estimators").joinpath("calibration", "xc7.json").read_text())
+    data = copy.deepcopy(data)
+    data["power"].update(power)
+    data["power"]["static_mw"] = static_mw
+    path = tmp_path / "prior_xc7.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def small_design() -> AcceleratorDesign:
+    q = FixedFormat(8, 4)
+    layer = DenseLayer(24, 12, "relu", q, FixedFormat(6, 4), q, parallelism=5, weight_storage="lutrom")
+    return AcceleratorDesign((layer,), "xc7s15", 100.0)
+
+
+def parse(argv: list[str]) -> object:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_calibrate_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_fit_cli_writes_a_loadable_calibration_that_changes_estimates(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    table = write_rows(synthetic_rows(80, default_calibration("xc7")), tmp_path / "sweep.csv")
+    out = tmp_path / "fitted.json"
+    args = parse(["fit", str(table), "--family", "xc7", "--out", str(out), "--version", "test-1"])
+    assert run_calibrate(args, Console(file=open(tmp_path / "log.txt", "w"))) == 0  # noqa: SIM115
+
+    calibration = load_calibration(out)
+    assert calibration.version == "test-1" and calibration.provenance["n_samples"] == 80
+    assert calibration.lut == pytest.approx(TRUE_LUT, abs=1e-4) or _same_predictions(calibration.lut, TRUE_LUT)
+    data = json.loads(out.read_text())
+    assert set(data["lut"]) == set(FEATURES)
+    assert data["errors"]["lut"]["median_abs_pct"] == pytest.approx(0.0, abs=1e-3)
+    assert data["errors"]["dsp"]["exact_match"] == 1.0 and data["errors"]["bram"]["exact_match"] == 1.0
+    assert data["tools"] == {"ghdl": "GHDL test", "yosys": "Yosys test", "generator": "test"}
+    assert data["command"].startswith("dse calibrate fit ") and "--family xc7" in data["command"]
+
+    default = estimate_design(small_design(), default_calibration("xc7"))
+    fitted = estimate_design(small_design(), calibration)
+    expected_lut = sum(c * f for c, f in zip(TRUE_LUT, _features(), strict=True))
+    expected_ff = sum(c * f for c, f in zip(TRUE_FF, _features(), strict=True))
+    assert fitted.lut == pytest.approx(expected_lut, rel=1e-4) and fitted.ff == pytest.approx(expected_ff, rel=1e-4)
+    assert fitted.lut != pytest.approx(default.lut) and fitted.ff != pytest.approx(default.ff)
+    assert fitted.cycles == default.cycles  # cycles are exact, never calibrated
+
+
+def _features() -> tuple[float, ...]:
+    from estimators.dense import ROM_WORDS_PER_LUT, dense_features
+
+    layer = small_design().layers[0]
+    rule = default_calibration("xc7").dsp_rule
+    dsps = rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits)
+    return dense_features(layer, dsps, ROM_WORDS_PER_LUT["xc7"])
+
+
+def _same_predictions(fitted: tuple[float, ...], true: tuple[float, ...]) -> bool:
+    features = _features()
+    return sum(map(float.__mul__, fitted, features)) == pytest.approx(sum(map(float.__mul__, true, features)))
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "missing.csv", "--family", "xc7", "--out", "x.json"], "missing.csv"),
+        (["fit", "{table}", "--family", "ice40", "--out", "x.json"], "another family"),
+        (["fit", "{table}", "--family", "xc7", "--out", "x.json", "--base", "nope.json"], "--base"),
+        (["fit", "{table}", "--family", "xc7", "--out", "x.json", "--folds", "1"], "--folds"),
+        (["strategy", "--period-ms", "10", "--device", "xc9"], "--device"),
+        (["strategy", "--period-ms", "0"], "--period-ms"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_argument(tmp_path: Path, argv: list[str], message: str) -> None:
+    from rich.console import Console
+
+    table = write_rows(synthetic_rows(20, default_calibration("xc7")), tmp_path / "sweep.csv")
+    args = parse([a.replace("{table}", str(table)) for a in argv])
+    with pytest.raises(ValueError, match=message):
+        run_calibrate(args, Console(file=open(tmp_path / "log.txt", "w")))  # noqa: SIM115
+
+
+def test_fit_walks_a_directory_and_skips_other_families(tmp_path: Path) -> None:
+    from dse.calibrate.fitting import calibrate
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_rows(synthetic_rows(40, default_calibration("xc7")), data / "xc7.csv")
+    write_rows(synthetic_rows(30, default_calibration("ice40"), seed=8), data / "ice40.csv")
+    (data / "notes.txt").write_text("not a report")
+    outcome = calibrate([data], "ice40")
+    assert outcome.resources is not None and outcome.resources.n_samples == 30
+    assert sorted(outcome.inputs.skipped) == [f"{data / 'notes.txt'}", f"{data / 'xc7.csv'} (family xc7)"]

@@ -1,0 +1,56 @@
+"""The calibration sweep: configuration space coverage, reproducibility, and (synth) an end-to-end run with cache."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from dse.calibrate.space import MAX_BITS, MAX_IN, MAX_OUT, MIN_BITS, layer_from_config, sample_points
+from dse.calibrate.sweep import COLUMNS, run_sweep, write_table
+from estimators.calibration import FEATURES
+
+
+def test_samples_cover_the_space_and_are_prefix_stable() -> None:
+    points = sample_points(400, seed=3)
+    layers = [p.layer for p in points]
+    assert [p.layer for p in sample_points(50, seed=3)] == layers[:50]  # a larger --samples extends a sweep
+    assert [p.layer for p in sample_points(50, seed=4)] != layers[:50]
+    assert min(x.in_features for x in layers) == 1 and max(x.in_features for x in layers) == MAX_IN
+    assert max(x.out_features for x in layers) == MAX_OUT
+    for fmt in ("in_fmt", "weight_fmt", "out_fmt"):
+        assert {getattr(x, fmt).total_bits for x in layers} == set(range(MIN_BITS, MAX_BITS + 1))
+    assert {x.weight_storage for x in layers} == {"lutrom", "bram"}
+    assert {x.activation for x in layers} == {"identity", "relu", "hardtanh", "hardsigmoid"}
+    assert any(x.out_features % x.parallelism for x in layers)  # non-divisor lane counts
+    assert any(x.parallelism == x.out_features > 1 for x in layers)
+    assert all(layer_from_config(p.config()) == p.layer for p in points)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="--family"):
+        run_sweep("xc9", 3)
+    with pytest.raises(ValueError, match="--samples"):
+        run_sweep("xc7", 0)
+
+
+@pytest.mark.synth
+def test_three_point_sweep_end_to_end_with_cache(tmp_path: Path) -> None:
+    first = run_sweep("ice40", 3, seed=11, jobs=2, cache_dir=tmp_path / "cache")
+    assert (first.synthesized, first.cached, first.failed) == (3, 0, 0)
+    out = tmp_path / "sweep.csv"
+    write_table(first.rows, out)
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0]) == COLUMNS and len(rows) == 3
+    for row in rows:
+        assert int(row["lut"]) > 0 and int(row["ff"]) > 0 and row["yosys"].startswith("Yosys")
+        assert all(f"f_{name}" in row for name in FEATURES)
+        # Resource rules hold on every point (they are exact, not fitted).
+        assert float(row["bram"]) == float(row["bram_rule"])
+        assert int(row["dsp"]) == int(row["dsps_per_lane_rule"]) * int(row["parallelism"])
+
+    again = run_sweep("ice40", 3, seed=11, jobs=2, cache_dir=tmp_path / "cache")
+    assert (again.synthesized, again.cached) == (0, 3)
+    assert [r["lut"] for r in again.rows] == [r["lut"] for r in first.rows]
