@@ -1,7 +1,7 @@
 """Repairs for GHDL 2.0's Verilog printer (see /work/shared/notes/toolchain.md) and memory style attributes.
 
-GHDL prints (1) a signed ``shift_right`` as a logical ``>>``, (2) a ``case`` without its default branch (the
-default value is lost, so it cannot be restored from the text: we refuse such netlists) and (3) a signed
+GHDL prints (1) a signed ``shift_right`` as a logical ``>>``, (2) a ``case`` without its default branch (a full
+case is completed; a partial one lost its default value, so we refuse it) and (3) a signed
 multiply without ``$signed``. It marks memories with ``// memory``; yosys decides from a ``rom_style``
 attribute whether such a ROM becomes block RAM or LUT logic.
 """
@@ -40,15 +40,36 @@ def fix_signed_multiplies(verilog: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def check_case_defaults(verilog: str) -> None:
-    """Raise if a ``case`` lacks ``default``: GHDL dropped its ``when others`` value, yosys would infer a latch."""
-    for match in re.finditer(r"\bcase\s*\((.*?)\)(.*?)\bendcase\b", verilog, flags=re.DOTALL):
-        if not re.search(r"\bdefault\s*:", match.group(2)):
-            line = verilog.count("\n", 0, match.start()) + 1
-            raise UnsafeVerilogError(
-                f"line {line}: GHDL printed 'case ({match.group(1)})' without a default branch; its value is "
-                "lost. Rewrite the VHDL without case/when-others (use when/else chains)."
-            )
+_CASE = re.compile(r"\bcase\s*\((.*?)\)(.*?)\bendcase\b", flags=re.DOTALL)
+_CASE_LABEL = re.compile(r"^(\s*)(\d+)'b([01]+)\s*:", flags=re.MULTILINE)
+
+
+def complete_full_cases(verilog: str) -> str:
+    """Turn the last label of a *full* case (every selector value listed) into ``default``; refuse partial ones.
+
+    GHDL prints a ``case`` without ``default``. When the labels cover all 2**width selector values nothing was
+    lost and the rewrite only lets yosys see the case is full (no latch). Otherwise GHDL dropped a ``when
+    others`` value that cannot be recovered from the text.
+    """
+
+    def repair(match: re.Match[str]) -> str:
+        body = match.group(2)
+        if re.search(r"\bdefault\s*:", body):
+            return match.group(0)
+        labels = _CASE_LABEL.findall(body)
+        widths = {int(width) for _, width, _ in labels}
+        values = {int(bits, 2) for _, _, bits in labels}
+        if len(widths) == 1 and len(values) == len(labels) == 2 ** widths.pop():
+            last = list(_CASE_LABEL.finditer(body))[-1]
+            body = body[: last.start()] + f"{last.group(1)}default:" + body[last.end() :]
+            return match.group(0).replace(match.group(2), body, 1)
+        line = verilog.count("\n", 0, match.start()) + 1
+        raise UnsafeVerilogError(
+            f"line {line}: GHDL printed 'case ({match.group(1)})' without a default branch and its labels do not "
+            "cover every selector value; the 'when others' value is lost. Rewrite the VHDL without case/when-others."
+        )
+
+    return _CASE.sub(repair, verilog)
 
 
 def annotate_memories(verilog: str, rom_styles: dict[str, dict[int, str]], default_style: str = "logic") -> str:
@@ -70,6 +91,5 @@ def annotate_memories(verilog: str, rom_styles: dict[str, dict[int, str]], defau
 
 def fix_ghdl_verilog(verilog: str, rom_styles: dict[str, dict[int, str]] | None = None) -> str:
     """All repairs in order; raises UnsafeVerilogError for constructs that cannot be repaired."""
-    check_case_defaults(verilog)
-    fixed = fix_signed_multiplies(fix_signed_shifts(verilog))
+    fixed = fix_signed_multiplies(fix_signed_shifts(complete_full_cases(verilog)))
     return annotate_memories(fixed, rom_styles or {})

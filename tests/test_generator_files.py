@@ -13,7 +13,7 @@ from generator.synth import count_resources, fmax_wrapper_verilog
 from generator.verilog_fixes import (
     UnsafeVerilogError,
     annotate_memories,
-    check_case_defaults,
+    complete_full_cases,
     fix_ghdl_verilog,
     fix_signed_multiplies,
     fix_signed_shifts,
@@ -79,10 +79,20 @@ def test_signed_multiply_gets_signed_operands() -> None:
     assert "assign n9_o = c * d; // umul" in fixed
 
 
-def test_case_without_default_is_refused() -> None:
-    with pytest.raises(UnsafeVerilogError, match="without a default"):
-        check_case_defaults(GHDL_CASE)
-    check_case_defaults(GHDL_CASE.replace("    endcase", "      default: n20_o <= 4'b0;\n    endcase"))
+def test_partial_case_is_refused_and_full_case_completed() -> None:
+    with pytest.raises(UnsafeVerilogError, match="line 2: GHDL printed 'case \\(n15_o\\)'"):
+        complete_full_cases(GHDL_CASE)
+    with_default = GHDL_CASE.replace("    endcase", "      default: n20_o <= 4'b0;\n    endcase")
+    assert complete_full_cases(with_default) == with_default
+    full = (
+        "  always @*\n    case (n209_o)\n      2'b00: y <= a;\n      2'b01: y <= b;\n"
+        "      2'b10: y <= c;\n      2'b11: y <= d;\n    endcase\n"
+    )
+    completed = complete_full_cases(full)
+    assert completed == full.replace("      2'b11: y <= d;", "      default: y <= d;")
+    # Three of four values listed: the fourth value's result is unknown, so it is refused.
+    with pytest.raises(UnsafeVerilogError, match="do not cover every selector value"):
+        complete_full_cases(full.replace("      2'b11: y <= d;\n", ""))
 
 
 def test_memories_get_rom_style_by_module_and_width() -> None:

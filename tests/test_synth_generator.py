@@ -94,3 +94,17 @@ def test_ice40up5k_synthesis_fmax_and_gate_level_simulation(tmp_path: Path) -> N
     assert gates.mismatches == 0 and gates.n_vectors == len(vectors)
     assert gates.latency_cycles == design.latency_cycles and gates.ii_cycles == design.initiation_interval
     assert gates.verified
+
+
+def test_full_case_from_ghdl_synthesizes_and_simulates_at_gate_level(tmp_path: Path) -> None:
+    # A 2x2 layer makes GHDL print a 2-bit 'case' with all four labels and no default (it used to be refused).
+    layer = DenseLayer(2, 2, "hardtanh", FixedFormat(8, 2), FixedFormat(2, 1), FixedFormat(6, 2), 1, "lutrom")
+    design = AcceleratorDesign((layer,), "xc7s15", 100.0)
+    weights = random_weights(design, np.random.default_rng(0))
+    synth = synthesize(design, weights, tmp_path / "synth", place_and_route=False)
+    assert "default:" in (tmp_path / "synth" / "rtl.v").read_text()
+    vectors = stimulus_vectors(design, 16, np.random.default_rng(1))
+    result = simulate_netlist(design, weights, vectors, synth, tmp_path)
+    assert result.verified, result.error
+    assert result.mismatches == 0 and result.n_vectors == len(vectors)
+    assert result.latency_cycles == design.latency_cycles == 2 * 2 + 4  # G=2 groups of IN=2, plus 4
