@@ -49,10 +49,16 @@ class DspRule:
 
     def dsps_per_multiplier(self, a_bits: int, b_bits: int) -> int:
         """How many DSP blocks yosys infers for a registered signed a*b (0: built from LUTs)."""
-        if min(a_bits, b_bits) < self.min_input_bits or a_bits + b_bits < self.min_product_bits:
-            return 0
-        a_bits, b_bits = max(a_bits, b_bits), min(a_bits, b_bits)
-        return -(-a_bits // self.max_a_bits) * -(-b_bits // self.max_b_bits)
+        return _dsps_per_multiplier(self, a_bits, b_bits)
+
+
+@cache
+def _dsps_per_multiplier(rule: DspRule, a_bits: int, b_bits: int) -> int:
+    # Cached: a search asks the same few (a, b) pairs for every candidate.
+    if min(a_bits, b_bits) < rule.min_input_bits or a_bits + b_bits < rule.min_product_bits:
+        return 0
+    a_bits, b_bits = max(a_bits, b_bits), min(a_bits, b_bits)
+    return -(-a_bits // rule.max_a_bits) * -(-b_bits // rule.max_b_bits)
 
 
 @dataclass(frozen=True)

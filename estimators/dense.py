@@ -70,17 +70,17 @@ def dense_features(layer: DenseLayer, dsps_per_lane: int, rom_words_per_lut: int
 def dense_numbers(layer: DenseLayer, calibration: Calibration) -> tuple[int, float, float, float, int, float]:
     """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial."""
     lanes = layer.parallelism
-    dsps_per_lane = calibration.dsp_rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits)
+    weight_bits = layer.weight_fmt.total_bits
+    dsps_per_lane = calibration.dsp_rule.dsps_per_multiplier(layer.in_fmt.total_bits, weight_bits)
     features = dense_features(layer, dsps_per_lane, ROM_WORDS_PER_LUT[calibration.bram_kind])
     lut = sum(map(mul, calibration.lut, features))
     ff = sum(map(mul, calibration.ff, features))
-    groups = -(-layer.out_features // lanes)
+    in_features = layer.in_features
+    words = -(-layer.out_features // lanes) * in_features
     bram = 0.0
     if layer.weight_storage == "bram":
-        depth = max(2, groups * layer.in_features)
-        bram = block_ram_count(depth, lanes * layer.weight_fmt.total_bits, calibration.bram_kind)
-    cycles = groups * layer.in_features + LAYER_OVERHEAD_CYCLES
-    return cycles, layer.in_features * layer.out_features / lanes, lut, ff, dsps_per_lane * lanes, bram
+        bram = block_ram_count(words if words > 2 else 2, lanes * weight_bits, calibration.bram_kind)
+    return words + LAYER_OVERHEAD_CYCLES, in_features * layer.out_features / lanes, lut, ff, dsps_per_lane * lanes, bram
 
 
 def estimate_dense(layer: DenseLayer, calibration: Calibration) -> LayerEstimate:

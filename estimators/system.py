@@ -49,16 +49,6 @@ def _transfer_us(bits: int, board: dict[str, float]) -> float:
     return bits / board["link_mhz"] + board["link_overhead_us"]
 
 
-def _boundary_transfers(design: AcceleratorDesign) -> int:
-    """Activation bits crossing MCU<->FPGA: into the first FPGA layer and out of the last one."""
-    layers = design.layers
-    fpga = [i for i, layer in enumerate(layers) if layer.placement == "fpga"]
-    if not fpga:
-        return 0
-    first, last = layers[fpga[0]], layers[fpga[-1]]
-    return first.in_features * first.in_fmt.total_bits + last.out_features * last.out_fmt.total_bits
-
-
 def estimate_design(
     design: AcceleratorDesign,
     calibration: Calibration | None = None,
@@ -76,17 +66,20 @@ def estimate_design(
     lut = ff = bram = 0.0
     dsp = macs = params = 0
     mcu_cycles = 0.0
-    has_fpga = False
+    first_fpga: DenseLayer | None = None
+    last_fpga: DenseLayer | None = None
     for layer in design.layers:
         macs += layer.in_features * layer.out_features
         params += layer.in_features * layer.out_features + layer.out_features
         if layer.placement == "mcu":
             mcu_cycles += _mcu_cycles(layer, board)
             continue
-        has_fpga = True
+        first_fpga = first_fpga or layer
+        last_fpga = layer
         layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = dense_numbers(layer, calibration)
         cycles += layer_cycles
-        slowest = max(slowest, layer_cycles)
+        if layer_cycles > slowest:
+            slowest = layer_cycles
         bound += layer_bound
         lut += layer_lut
         ff += layer_ff
@@ -96,8 +89,15 @@ def estimate_design(
     clock = design.clock_mhz
     fpga_us = cycles / clock
     mcu_us = mcu_cycles / board["mcu_mhz"]
-    link_bits = _boundary_transfers(design)
-    transfer_us = _transfer_us(link_bits, board) if has_fpga else 0.0
+    has_fpga = first_fpga is not None
+    transfer_us = 0.0
+    if first_fpga is not None and last_fpga is not None:
+        # Activations cross MCU<->FPGA into the first FPGA layer and out of the last one.
+        link_bits = (
+            first_fpga.in_features * first_fpga.in_fmt.total_bits
+            + last_fpga.out_features * last_fpga.out_fmt.total_bits
+        )
+        transfer_us = _transfer_us(link_bits, board)
     latency_us = fpga_us + mcu_us + transfer_us
 
     static_mw = (calibration.static_mw if calibration.static_mw is not None else device.static_mw) if has_fpga else 0.0
@@ -124,7 +124,8 @@ def estimate_design(
     throughput = 1e6 / period_us if period_us > 0 else 0.0
 
     violations = []
-    if has_fpga:
+    over_budget = lut > device.lut or ff > device.ff or dsp > device.dsp or bram > device.bram
+    if has_fpga and (over_budget or clock > device.max_clock_mhz):
         for name, used, available in (
             ("lut", lut, device.lut),
             ("ff", ff, device.ff),
