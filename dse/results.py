@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ import optuna  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from dse.config import SearchConfig  # noqa: E402
+
+# set_metric_names and the matplotlib plots are "experimental" in Optuna 5; they work as documented.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 def is_feasible(trial: optuna.trial.FrozenTrial) -> bool:

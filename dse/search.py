@@ -6,6 +6,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
@@ -30,6 +31,9 @@ from dse.storage import open_storage, resolve_storage_url
 from estimators import Calibration, DesignEstimate, default_calibration, estimate_design, get_device, load_calibration
 
 INTERRUPTED = "interrupted: the driver stopped while this trial was running; retried"
+
+# set_metric_names and the matplotlib plots are "experimental" in Optuna 5; they work as documented.
+warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 @dataclass
