@@ -13,16 +13,20 @@ from typing import Any
 FEATURES = (
     "const",
     "acc_bits",
-    "round_bits",  # rounding adder: lanes x (shift + out bits)
-    "clamp_bits",  # activation/saturation comparators: lanes x acc bits x active comparisons
-    "clamp_mux_bits",  # output select (low / high / rounded) where a comparison is active
+    "round_bits",  # rounding adder: lanes x bits from the round constant's lowest set bit to shift + out bits
+    "clamp_chunks",  # threshold comparators (acc <= 32 bits): lanes x active comparisons x ceil(acc / LUT inputs)
+    "clamp_wide_bits",  # threshold comparators (acc > 32 bits): lanes x active comparisons x acc bits
+    "clamp_mux_diff_bits",  # output select, both clamps active, bits where the low and high constants differ
+    "clamp_mux_same_bits",  # output select, both clamps active, bits where they are equal
+    "clamp_mux_one_bits",  # output select with one active clamp
+    "sign_select_bits",  # output select when both thresholds are 0: high or 0 by the accumulator's sign
     "soft_mult_bits",
     "soft_prod_bits",
     "rom_lut_bits",
     "rom_lut_cols",  # LUT-ROM output columns: lanes x weight bits x ceil(depth / words per LUT)
     "rom_reg_bits",
     "bias_bits",
-    "in_bits",
+    "in_bits",  # rotating input register (a load-only register when IN = 1)
     "out_bits",
     "addr_bits",
     "dsp_lanes",

@@ -26,8 +26,8 @@ from estimators.fit import (
 XC7 = default_calibration("xc7")
 
 # Known LUT/FF coefficients in FEATURES order (some zero, as NNLS must be able to recover exact zeros).
-TRUE_LUT = (15.0, 0.8, 1.2, 0.3, 1.0, 1.1, 0.0, 0.03, 1.0, 0.5, 0.05, 0.3, 0.2, 2.5, 4.0)
-TRUE_FF = (10.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 2.0, 0.0)
+TRUE_LUT = (15.0, 0.8, 1.2, 2.0, 1.0, 1.1, 0.6, 0.4, 0.3, 1.0, 0.0, 0.03, 1.0, 0.5, 0.05, 0.3, 0.2, 2.5, 4.0)
+TRUE_FF = (10.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 1.0, 2.0, 0.0)
 assert len(TRUE_LUT) == len(TRUE_FF) == len(FEATURES)
 
 
