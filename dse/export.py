@@ -37,7 +37,9 @@ def fpga_input_vectors(config: SearchConfig, design: Any, weights: list[LayerWei
 
 
 def _percent_error(estimate: float, measured: float) -> str:
-    return "n/a" if measured == 0 else f"{100.0 * (estimate - measured) / measured:+.1f} %"
+    if estimate == measured:
+        return "exact"
+    return "n/a (measured 0)" if measured == 0 else f"{100.0 * (estimate - measured) / measured:+.1f} %"
 
 
 def write_report(path: Path, record: dict[str, Any]) -> None:
@@ -97,7 +99,9 @@ def write_report(path: Path, record: dict[str, Any]) -> None:
                 f"{_percent_error(estimate[key], synthesis[key])} |"
             )
         if synthesis.get("fmax_mhz"):
-            lines.append(f"| fmax | {design['clock_mhz']} MHz (target) | {synthesis['fmax_mhz']:.1f} MHz | |")
+            fmax, target = synthesis["fmax_mhz"], design["clock_mhz"]
+            verdict = "meets the target" if fmax >= target else "**misses the target clock**"
+            lines.append(f"| fmax | {target} MHz (target) | {fmax:.1f} MHz | {verdict} |")
         versions = ", ".join(f"{k} {v}" for k, v in synthesis["tool_versions"].items())
         lines.append(f"\nTools: {versions}.")
     path.write_text("\n".join(lines) + "\n")
