@@ -27,22 +27,22 @@ def _run(args: argparse.Namespace) -> int:
         f"[green]{summary.completed} completed, {summary.failed} failed, {summary.pareto_size} Pareto point(s) "
         f"-> {summary.results_dir}"
     )
-    from dse.report import print_pareto
+    from dse.studies import print_pareto
 
     print_pareto(summary.results_dir)
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from dse.report import print_pareto
+    from dse.studies import print_pareto
 
     print_pareto(args.results_dir)
     return 0
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from dse.report import open_results
     from dse.results import write_plots
+    from dse.studies import open_results
 
     config, study = open_results(args.results_dir)
     for path in write_plots(study, config, args.results_dir):

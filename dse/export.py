@@ -16,8 +16,8 @@ from dse.errors import VerificationFailed
 from dse.evaluate import dataset_for
 from dse.pick import by_number, pick_by_expression
 from dse.reference import LayerWeights, load_weights, run_reference
-from dse.report import open_results
 from dse.space import Candidate
+from dse.studies import open_results
 
 N_TEST_VECTORS = 48
 N_RANDOM_VECTORS = 24

@@ -65,7 +65,7 @@ def _is_sqlite(url: str) -> bool:
 
 
 def open_storage(spec: str | None, results_dir: Path) -> optuna.storages.BaseStorage:
-    """`search.storage` (or None) -> storage; what dse.search and dse.report use."""
+    """`search.storage` (or None) -> storage; what dse.search and dse.studies use."""
     return storage_from_url(resolve_storage_url(spec, results_dir))
 
 

@@ -1,4 +1,4 @@
-"""search.storage: default SQLite, env:VAR, journal files; dse.search and dse.report read the same study."""
+"""search.storage: default SQLite, env:VAR, journal files; dse.search and dse.studies read the same study."""
 
 from __future__ import annotations
 

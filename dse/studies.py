@@ -1,4 +1,4 @@
-"""Reading a finished (or running) study back from its results folder."""
+"""A study read back from its results folder: the search file it ran, its Optuna storage, its Pareto table."""
 
 from __future__ import annotations
 
