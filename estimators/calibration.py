@@ -119,11 +119,15 @@ def default_calibration(family: str) -> Calibration:
     return Calibration.from_dict(json.loads(resource.read_text()), path=f"estimators/calibration/{family}.json")
 
 
-def load_calibration(path: Path) -> Calibration:
+def read_calibration_dict(path: Path, what: str = "calibration file") -> dict[str, Any]:
+    """The raw JSON of a calibration file; ``what`` names it in errors (e.g. the CLI option)."""
     try:
-        data = json.loads(Path(path).read_text())
+        return json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise ValueError(f"calibration file {str(path)!r} does not exist") from None
+        raise ValueError(f"{what} {str(path)!r} does not exist") from None
     except json.JSONDecodeError as error:
-        raise ValueError(f"calibration file {str(path)!r} is not valid JSON: {error}") from None
-    return Calibration.from_dict(data, path=str(path))
+        raise ValueError(f"{what} {str(path)!r} is not valid JSON: {error}") from None
+
+
+def load_calibration(path: Path) -> Calibration:
+    return Calibration.from_dict(read_calibration_dict(path), path=str(path))

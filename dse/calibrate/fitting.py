@@ -16,7 +16,7 @@ from dse.calibrate.power import PowerFit, PowerPoints, fit_power, merge, points_
 from dse.reports import detect_and_parse
 from dse.reports.measurements import Measurement
 from dse.reports.vivado import VivadoPower, VivadoTiming, VivadoUtilization
-from estimators.calibration import FEATURES, Calibration
+from estimators.calibration import FEATURES, Calibration, read_calibration_dict
 from estimators.fit import ResourceFit, fit_resources, read_tables
 
 
@@ -99,12 +99,7 @@ def base_dict(family: str, base: Path | None) -> dict[str, Any]:
         text = resources.files("estimators").joinpath("calibration", f"{family}.json").read_text()
         data = json.loads(text)
     else:
-        try:
-            data = json.loads(Path(base).read_text())
-        except FileNotFoundError:
-            raise ValueError(f"--base: calibration file {str(base)!r} does not exist") from None
-        except json.JSONDecodeError as error:
-            raise ValueError(f"--base: {str(base)!r} is not valid JSON: {error}") from None
+        data = read_calibration_dict(base, what="--base: calibration file")
     if data.get("family") != family:
         raise ValueError(f"--base: calibration family {data.get('family')!r} does not match --family {family!r}")
     Calibration.from_dict(data, path=str(base or family))  # validates the schema
