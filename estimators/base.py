@@ -1,11 +1,19 @@
-"""The estimation interface every layer type answers (FINN-style): cycles, LUT, FF, DSP, BRAM."""
+"""The estimation interface every layer type answers (FINN-style): cycles, LUT, FF, DSP, BRAM.
+
+A layer estimator returns ``LayerNumbers`` = (cycles, bound_cycles, lut, ff, dsp, bram): a plain tuple because
+the system estimator calls it for every layer of every candidate. ``LayerEstimate`` names the same numbers.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any
 
 from estimators.calibration import Calibration
+
+LayerNumbers = tuple[int, float, float, float, int, float]
+LayerEstimator = Callable[[Any, Calibration], LayerNumbers]
 
 
 @dataclass(slots=True)
@@ -18,7 +26,3 @@ class LayerEstimate:
     bram: float
     macs: int
     params: int
-
-
-class LayerEstimator(Protocol):
-    def __call__(self, layer: object, calibration: Calibration) -> LayerEstimate: ...

@@ -6,7 +6,7 @@ from functools import cache
 from operator import mul
 
 from dse.design import LAYER_OVERHEAD_CYCLES, DenseLayer
-from estimators.base import LayerEstimate
+from estimators.base import LayerEstimate, LayerNumbers
 from estimators.calibration import Calibration
 
 # (depth, width) aspect ratios of one block: RAMB18E1 on 7-series, SB_RAM40_4K on iCE40.
@@ -94,7 +94,11 @@ def dense_features(layer: DenseLayer, dsps_per_lane: int, rom_words_per_lut: int
     # dse.fixedpoint.accumulator_bits, inlined: this function is the hot path of every search trial.
     acc = ((1 << (bx + bw - 2)) * (fan_in + 2)).bit_length() + 1
     round_bits, chunks, wide, mux_diff, mux_same, mux_one, sign_select = _requant_costs(
-        layer.activation, acc, in_fmt.frac_bits + weight_fmt.frac_bits, by, out_fmt.frac_bits,
+        layer.activation,
+        acc,
+        in_fmt.frac_bits + weight_fmt.frac_bits,
+        by,
+        out_fmt.frac_bits,
         rom_words_per_lut.bit_length() - 1,
     )
     lane_w = lanes * bw
@@ -130,7 +134,7 @@ def dense_features(layer: DenseLayer, dsps_per_lane: int, rom_words_per_lut: int
     )
 
 
-def dense_numbers(layer: DenseLayer, calibration: Calibration) -> tuple[int, float, float, float, int, float]:
+def dense_numbers(layer: DenseLayer, calibration: Calibration) -> LayerNumbers:
     """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial."""
     lanes = layer.parallelism
     weight_bits = layer.weight_fmt.total_bits

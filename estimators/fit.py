@@ -25,8 +25,17 @@ from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, dense_features
 
 FITTED = ("lut", "ff")
 RULES = ("dsp", "bram")
-_CONFIG_INTS = ("in_features", "out_features", "in_bits", "in_frac", "weight_bits", "weight_frac", "out_bits",
-                "out_frac", "parallelism")
+_CONFIG_INTS = (
+    "in_features",
+    "out_features",
+    "in_bits",
+    "in_frac",
+    "weight_bits",
+    "weight_frac",
+    "out_bits",
+    "out_frac",
+    "parallelism",
+)
 
 
 class ResourceModel(BaseEstimator, RegressorMixin):
@@ -63,8 +72,13 @@ class ErrorStats:
     r2: float
 
     def as_dict(self) -> dict[str, float]:
-        return {"n": self.n, "median_abs_pct": round(self.median_pct, 3), "p90_abs_pct": round(self.p90_pct, 3),
-                "within_10pct": round(self.within_10pct, 4), "r2": round(self.r2, 5)}
+        return {
+            "n": self.n,
+            "median_abs_pct": round(self.median_pct, 3),
+            "p90_abs_pct": round(self.p90_pct, 3),
+            "within_10pct": round(self.within_10pct, 4),
+            "r2": round(self.r2, 5),
+        }
 
 
 def error_stats(y_true: np.ndarray, y_pred: np.ndarray) -> ErrorStats:
@@ -72,8 +86,9 @@ def error_stats(y_true: np.ndarray, y_pred: np.ndarray) -> ErrorStats:
     y_pred = np.asarray(y_pred, dtype=float)
     pct = np.abs(y_pred - y_true) / np.maximum(np.abs(y_true), 1.0) * 100.0
     r2 = float(r2_score(y_true, y_pred)) if len(y_true) > 1 else float("nan")
-    return ErrorStats(len(y_true), float(np.median(pct)), float(np.percentile(pct, 90)),
-                      float(np.mean(pct <= 10.0)), r2)
+    return ErrorStats(
+        len(y_true), float(np.median(pct)), float(np.percentile(pct, 90)), float(np.mean(pct <= 10.0)), r2
+    )
 
 
 def cross_validated_stats(X: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0) -> ErrorStats:
@@ -96,8 +111,9 @@ def read_tables(paths: Iterable[Path]) -> list[dict[str, str]]:
                 table = list(csv.DictReader(handle))
         except FileNotFoundError:
             raise ValueError(f"sweep table {str(path)!r} does not exist") from None
-        missing = [c for c in (*_CONFIG_INTS, "activation", "weight_storage", *FITTED, *RULES)
-                   if table and c not in table[0]]
+        missing = [
+            c for c in (*_CONFIG_INTS, "activation", "weight_storage", *FITTED, *RULES) if table and c not in table[0]
+        ]
         if not table or missing:
             raise ValueError(f"sweep table {str(path)!r}: empty or missing columns {missing}")
         rows += [row for row in table if not row.get("error")]
@@ -107,9 +123,13 @@ def read_tables(paths: Iterable[Path]) -> list[dict[str, str]]:
 def row_layer(row: dict[str, Any]) -> DenseLayer:
     values = {key: int(float(row[key])) for key in _CONFIG_INTS}
     return DenseLayer(
-        values["in_features"], values["out_features"], str(row["activation"]),
-        FixedFormat(values["in_bits"], values["in_frac"]), FixedFormat(values["weight_bits"], values["weight_frac"]),
-        FixedFormat(values["out_bits"], values["out_frac"]), parallelism=values["parallelism"],
+        values["in_features"],
+        values["out_features"],
+        str(row["activation"]),
+        FixedFormat(values["in_bits"], values["in_frac"]),
+        FixedFormat(values["weight_bits"], values["weight_frac"]),
+        FixedFormat(values["out_bits"], values["out_frac"]),
+        parallelism=values["parallelism"],
         weight_storage=str(row["weight_storage"]),
     )
 
@@ -117,10 +137,12 @@ def row_layer(row: dict[str, Any]) -> DenseLayer:
 def design_matrix(layers: Sequence[DenseLayer], calibration: Calibration) -> np.ndarray:
     """Features as the estimator computes them at prediction time (DSP use from the calibration's rule)."""
     rule, words = calibration.dsp_rule, ROM_WORDS_PER_LUT[calibration.bram_kind]
-    return np.array([
-        dense_features(layer, rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits), words)
-        for layer in layers
-    ])
+    return np.array(
+        [
+            dense_features(layer, rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits), words)
+            for layer in layers
+        ]
+    )
 
 
 def rule_predictions(layers: Sequence[DenseLayer], calibration: Calibration) -> dict[str, np.ndarray]:
@@ -146,8 +168,9 @@ class ResourceFit:
     n_samples: int
 
     def errors_dict(self, folds: int) -> dict[str, Any]:
-        errors: dict[str, Any] = {key: {**stats.as_dict(), "method": f"{folds}-fold CV"}
-                                  for key, stats in self.cv.items()}
+        errors: dict[str, Any] = {
+            key: {**stats.as_dict(), "method": f"{folds}-fold CV"} for key, stats in self.cv.items()
+        }
         for key, share in self.exact.items():
             errors[key] = {"n": self.n_samples, "exact_match": round(share, 4), "method": "rule vs synthesis"}
         return errors
@@ -180,5 +203,8 @@ def fit_resources(rows: Sequence[dict[str, Any]], calibration: Calibration, fold
 def predict(layers: Sequence[DenseLayer], calibration: Calibration) -> dict[str, np.ndarray]:
     """LUT/FF/DSP/BRAM of each layer under ``calibration`` (the same numbers estimators.dense computes)."""
     X = design_matrix(layers, calibration)
-    return {"lut": X @ np.array(calibration.lut), "ff": X @ np.array(calibration.ff),
-            **rule_predictions(layers, calibration)}
+    return {
+        "lut": X @ np.array(calibration.lut),
+        "ff": X @ np.array(calibration.ff),
+        **rule_predictions(layers, calibration),
+    }

@@ -35,8 +35,9 @@ class StrategyResult:
         return self.energy_uj / self.period_ms  # µJ / ms = mW
 
 
-def idle_power_mw(estimate: DesignEstimate, device: Device, calibration: Calibration, clock_mhz: float | None,
-                  clock_gated: bool) -> float:
+def idle_power_mw(
+    estimate: DesignEstimate, device: Device, calibration: Calibration, clock_mhz: float | None, clock_gated: bool
+) -> float:
     static = calibration.static_mw if calibration.static_mw is not None else device.static_mw
     if clock_mhz is None:
         # The estimate holds cycles and their duration, hence the accelerator clock.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from dse.design import RESTART_CYCLES, AcceleratorDesign, DenseLayer
+from estimators.base import LayerEstimator
 from estimators.calibration import Calibration, default_calibration
 from estimators.dense import dense_numbers
 from estimators.devices import Device, get_device
@@ -35,6 +36,10 @@ class DesignEstimate:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+# One estimator per layer type; conv1d and lstm layers register theirs here.
+LAYER_ESTIMATORS: dict[type, LayerEstimator] = {DenseLayer: dense_numbers}
 
 
 def _mcu_cycles(layer: DenseLayer, board: dict[str, float]) -> float:
@@ -76,7 +81,9 @@ def estimate_design(
             continue
         first_fpga = first_fpga or layer
         last_fpga = layer
-        layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = dense_numbers(layer, calibration)
+        layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = LAYER_ESTIMATORS[type(layer)](
+            layer, calibration
+        )
         cycles += layer_cycles
         if layer_cycles > slowest:
             slowest = layer_cycles
