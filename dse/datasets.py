@@ -46,18 +46,14 @@ class Dataset:
         for split in SPLITS:
             x, y = self.split(split)
             if x.ndim != 2 or x.shape[1] != len(self.feature_names) or x.dtype != np.float64:
-                raise ValueError(
-                    f"x_{split}: expected float64 (N, {len(self.feature_names)}), got {x.dtype} {x.shape}"
-                )
+                raise ValueError(f"x_{split}: expected float64 (N, {len(self.feature_names)}), got {x.dtype} {x.shape}")
             if self.task == "classification":
                 if y.shape != (len(x),) or y.dtype != np.int64:
                     raise ValueError(f"y_{split}: expected int64 ({len(x)},), got {y.dtype} {y.shape}")
                 if y.size and (y.min() < 0 or y.max() >= self.n_outputs):
                     raise ValueError(f"y_{split}: labels must be in 0..{self.n_outputs - 1}")
             elif y.shape != (len(x), self.n_outputs) or y.dtype != np.float64:
-                raise ValueError(
-                    f"y_{split}: expected float64 ({len(x)}, {self.n_outputs}), got {y.dtype} {y.shape}"
-                )
+                raise ValueError(f"y_{split}: expected float64 ({len(x)}, {self.n_outputs}), got {y.dtype} {y.shape}")
 
     @property
     def n_features(self) -> int:
@@ -122,11 +118,7 @@ def load_dataset(
             raise ValueError(f"dataset.task: {kind!r} is a {raw.task} dataset, got {task!r}")
     elif kind in FILE_KINDS:
         file = _check_path(path, kind)
-        raw = (
-            _csv(file, feature_columns, target_columns, task)
-            if kind == "csv"
-            else _npz(file, x_key, y_key, task)
-        )
+        raw = _csv(file, feature_columns, target_columns, task) if kind == "csv" else _npz(file, x_key, y_key, task)
     else:
         choices = ", ".join(BUILTINS + FILE_KINDS)
         raise ValueError(f"dataset.kind: unknown dataset {kind!r}; choose one of {choices}")
@@ -234,9 +226,7 @@ def _csv(
     _check_finite(x, "feature_columns")
     if task == "classification":
         if len(targets) != 1:
-            raise ValueError(
-                f"dataset.target_columns: classification needs exactly one column, got {len(targets)}"
-            )
+            raise ValueError(f"dataset.target_columns: classification needs exactly one column, got {len(targets)}")
         y, classes = _encode_labels(frame[targets[0]].to_numpy())
         return _Raw(file.stem, "classification", x, y, tuple(features), classes)
     y = frame[targets].to_numpy(dtype=np.float64)
@@ -269,9 +259,7 @@ def _npz(file: Path, x_key: str, y_key: str, task: str | None) -> _Raw:
     features = tuple(f"x{i}" for i in range(x.shape[1]))
     if task == "classification":
         if y_raw.ndim != 1:
-            raise ValueError(
-                f"dataset.y_key: classification needs 1-D labels, '{y_key}' has shape {y_raw.shape}"
-            )
+            raise ValueError(f"dataset.y_key: classification needs 1-D labels, '{y_key}' has shape {y_raw.shape}")
         y, classes = _encode_labels(y_raw)
         return _Raw(file.stem, "classification", x, y, features, classes)
     if not np.issubdtype(y_raw.dtype, np.number):
@@ -300,14 +288,11 @@ def _check_fractions(val_fraction: float, test_fraction: float) -> None:
             raise ValueError(f"dataset.{field_name}: must be in [0, 1), got {value}")
     if val_fraction + test_fraction >= 1.0:
         raise ValueError(
-            f"dataset.val_fraction: val_fraction + test_fraction must be < 1, got "
-            f"{val_fraction} + {test_fraction}"
+            f"dataset.val_fraction: val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}"
         )
 
 
-def _split(
-    raw: _Raw, val_fraction: float, test_fraction: float, seed: int, max_samples: int | None
-) -> Dataset:
+def _split(raw: _Raw, val_fraction: float, test_fraction: float, seed: int, max_samples: int | None) -> Dataset:
     rng = np.random.default_rng(seed)
     index = np.arange(len(raw.x))
     if max_samples is not None and max_samples < len(index):

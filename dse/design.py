@@ -76,6 +76,13 @@ class DenseLayer:
         return self.groups * self.in_features
 
     @property
+    def rom_storage(self) -> str:
+        """Where the weights really live: a ROM shallower than MIN_BRAM_DEPTH stays in LUTs even if "bram" was asked."""
+        if self.weight_storage == "bram" and self.rom_depth >= MIN_BRAM_DEPTH:
+            return "bram"
+        return "lutrom"
+
+    @property
     def rom_width(self) -> int:
         return self.parallelism * self.weight_fmt.total_bits
 
@@ -113,6 +120,9 @@ class DenseLayer:
         )
 
 
+# A block RAM for a few words wastes a 18/36 kbit block, and yosys folds such tiny ROMs' constant columns
+# depending on the weight values, so their block count cannot be known before training: keep them in LUTs.
+MIN_BRAM_DEPTH = 8
 # Input hand-shake edge to output hand-shake edge beyond the G*IN address cycles:
 # ROM register, product register, accumulator, output register (docs/architecture.md).
 LAYER_OVERHEAD_CYCLES = 4

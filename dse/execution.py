@@ -152,9 +152,7 @@ class _Slot:
         if self.process is None or not self.process.is_alive() or self.conn is None:
             self.kill()
             ours, theirs = self._context.Pipe()
-            process = self._context.Process(
-                target=_worker_main, args=(theirs, os.getpid(), self._preload), daemon=True
-            )
+            process = self._context.Process(target=_worker_main, args=(theirs, os.getpid(), self._preload), daemon=True)
             process.start()
             theirs.close()
             self.process, self.conn = process, ours

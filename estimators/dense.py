@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from operator import mul
 
-from dse.design import LAYER_OVERHEAD_CYCLES, DenseLayer
+from dse.design import LAYER_OVERHEAD_CYCLES, MIN_BRAM_DEPTH, DenseLayer
 from estimators.base import LayerEstimate, LayerNumbers
 from estimators.calibration import Calibration
 
@@ -107,7 +107,8 @@ def dense_features(layer: DenseLayer, dsps_per_lane: int, rom_words_per_lut: int
         dsp_lanes = lanes
     else:
         soft_mult, soft_prod, dsp_lanes = lane_w * bx, lanes * (bx + bw), 0
-    if layer.weight_storage == "lutrom":
+    in_bram = layer.weight_storage == "bram" and groups * fan_in >= MIN_BRAM_DEPTH  # DenseLayer.rom_storage
+    if not in_bram:
         rom_bits, rom_cols, rom_reg = depth * lane_w, lane_w * -(-depth // rom_words_per_lut), lane_w
     else:
         rom_bits = rom_cols = rom_reg = 0
@@ -145,8 +146,8 @@ def dense_numbers(layer: DenseLayer, calibration: Calibration) -> LayerNumbers:
     in_features = layer.in_features
     words = -(-layer.out_features // lanes) * in_features
     bram = 0.0
-    if layer.weight_storage == "bram":
-        bram = block_ram_count(words if words > 2 else 2, lanes * weight_bits, calibration.bram_kind)
+    if layer.weight_storage == "bram" and words >= MIN_BRAM_DEPTH:  # DenseLayer.rom_storage, inlined
+        bram = block_ram_count(words, lanes * weight_bits, calibration.bram_kind)
     return words + LAYER_OVERHEAD_CYCLES, in_features * layer.out_features / lanes, lut, ff, dsps_per_lane * lanes, bram
 
 

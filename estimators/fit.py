@@ -21,7 +21,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from dse.design import DenseLayer
 from dse.fixedpoint import FixedFormat
 from estimators.calibration import FEATURES, Calibration
-from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, dense_features
+from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers
 
 FITTED = ("lut", "ff")
 RULES = ("dsp", "bram")
@@ -146,13 +146,12 @@ def design_matrix(layers: Sequence[DenseLayer], calibration: Calibration) -> np.
 
 
 def rule_predictions(layers: Sequence[DenseLayer], calibration: Calibration) -> dict[str, np.ndarray]:
+    """The DSP and BRAM rules exactly as the estimator applies them."""
     dsp, bram = [], []
     for layer in layers:
-        per_lane = calibration.dsp_rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits)
-        dsp.append(per_lane * layer.parallelism)
-        stored = layer.weight_storage == "bram"
-        depth = max(2, layer.rom_depth)
-        bram.append(block_ram_count(depth, layer.rom_width, calibration.bram_kind) if stored else 0.0)
+        *_, layer_dsp, layer_bram = dense_numbers(layer, calibration)
+        dsp.append(layer_dsp)
+        bram.append(layer_bram)
     return {"dsp": np.array(dsp, dtype=float), "bram": np.array(bram, dtype=float)}
 
 

@@ -100,7 +100,7 @@ def ghdl_to_verilog(files: dict[str, str], top: str, work_dir: Path, rom_styles:
 def rom_styles_for(design: AcceleratorDesign) -> dict[str, dict[int, str]]:
     """Per layer module: weight-ROM word width -> yosys rom_style. Bias tables default to LUT logic."""
     return {
-        layer_entity_name(design, index): {layer.rom_width: YOSYS_ROM_STYLE[layer.weight_storage]}
+        layer_entity_name(design, index): {layer.rom_width: YOSYS_ROM_STYLE[layer.rom_storage]}
         for index, layer in enumerate(design.fpga_layers)
     }
 

@@ -228,7 +228,7 @@ def emit_layer(entity: str, layer: DenseLayer, weights: LayerWeights) -> str:
         x_rotate = "-- a single input element: nothing to rotate"
     else:
         x_rotate = f"x_rotating <= x_rotating({xbits - 1} downto 0) & x_rotating({in_width - 1} downto {xbits});"
-    rom_style = VIVADO_ROM_STYLE[layer.weight_storage]
+    rom_style = VIVADO_ROM_STYLE[layer.rom_storage]
     requant_decls, requant_stmts = requant_vhdl(layer)
 
     return _template("dense_layer.vhd").substitute(
@@ -237,7 +237,7 @@ def emit_layer(entity: str, layer: DenseLayer, weights: LayerWeights) -> str:
         out_features=layer.out_features,
         activation=layer.activation,
         lanes=lanes,
-        storage=layer.weight_storage,
+        storage=layer.rom_storage,
         latency=layer.latency_cycles,
         in_width=in_width,
         out_width=layer.out_features * ybits,

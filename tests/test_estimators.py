@@ -120,3 +120,18 @@ def test_activity_scales_dynamic_power_only() -> None:
     low, high = estimate_design(net, activity=0.1), estimate_design(net, activity=0.4)
     assert high.dynamic_mw > low.dynamic_mw
     assert high.static_mw == low.static_mw
+
+
+def test_tiny_roms_stay_in_luts_even_when_bram_is_asked() -> None:
+    from dse.design import MIN_BRAM_DEPTH
+
+    tiny = layer(2, 4, 2, weight_storage="bram")  # 2 groups x 2 inputs = 4 words
+    assert tiny.rom_depth < MIN_BRAM_DEPTH and tiny.rom_storage == "lutrom"
+    assert estimate_dense(tiny, XC7).bram == 0
+    assert estimate_dense(tiny, XC7).lut == estimate_dense(layer(2, 4, 2, weight_storage="lutrom"), XC7).lut
+    deep = layer(4, 4, 2, weight_storage="bram")  # 8 words
+    assert deep.rom_storage == "bram" and estimate_dense(deep, XC7).bram == 0.5
+    from generator.synth import rom_styles_for
+
+    styles = rom_styles_for(design(tiny, layer(4, 4, 2, weight_storage="bram", activation="identity")))
+    assert [next(iter(s.values())) for s in styles.values()] == ["logic", "block"]

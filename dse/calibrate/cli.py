@@ -49,7 +49,12 @@ def _sweep(args: argparse.Namespace, console: Console) -> int:
     with Progress(*columns, TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task(f"sweep {args.family}", total=args.samples)
         summary = run_sweep(
-            args.family, args.samples, seed=args.seed, jobs=args.jobs, cache_dir=args.cache_dir, fmax=args.fmax,
+            args.family,
+            args.samples,
+            seed=args.seed,
+            jobs=args.jobs,
+            cache_dir=args.cache_dir,
+            fmax=args.fmax,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     write_table(summary.rows, args.out)
@@ -76,8 +81,9 @@ def _fit(args: argparse.Namespace, console: Console) -> int:
     from dse.calibrate.fitting import calibrate, write_calibration
     from dse.calibrate.tables import print_fit
 
-    outcome = calibrate(args.inputs, args.family, base=args.base, folds=args.folds, version=args.version,
-                        command=_fit_command(args))
+    outcome = calibrate(
+        args.inputs, args.family, base=args.base, folds=args.folds, version=args.version, command=_fit_command(args)
+    )
     print_fit(outcome, console)
     write_calibration(outcome.data, args.out)
     console.print(f"wrote {args.out} (version {outcome.data['version']})")

@@ -127,8 +127,10 @@ def _table_provenance(tables: list[Path]) -> tuple[dict[str, str], list[str]]:
     warnings = []
     if len(seen["generator"]) > 1:
         warnings.append(f"sweep rows come from {len(seen['generator'])} generator versions: {dict(seen['generator'])}")
-    versions = {key: ", ".join(f"{v} ({n})" if len(counts) > 1 else v for v, n in counts.most_common())
-                for key, counts in seen.items()}
+    versions = {
+        key: ", ".join(f"{v} ({n})" if len(counts) > 1 else v for v, n in counts.most_common())
+        for key, counts in seen.items()
+    }
     return versions, warnings
 
 
@@ -142,7 +144,11 @@ class FitOutcome:
 
 
 def calibrate(
-    paths: list[Path], family: str, base: Path | None = None, folds: int = 5, version: str | None = None,
+    paths: list[Path],
+    family: str,
+    base: Path | None = None,
+    folds: int = 5,
+    version: str | None = None,
     command: str = "",
 ) -> FitOutcome:
     inputs = collect_inputs(paths, family)
@@ -162,21 +168,26 @@ def calibrate(
             raise ValueError(f"sweep tables hold rows of another family than --family {family}")
         resource_fit = fit_resources(rows, prior, folds)
         for key in ("lut", "ff"):
-            data[key] = {name: _significant(value) for name, value in zip(FEATURES, resource_fit.coefficients[key],
-                                                                       strict=True)}
+            data[key] = {
+                name: _significant(value) for name, value in zip(FEATURES, resource_fit.coefficients[key], strict=True)
+            }
         data["tools"], warnings = _table_provenance(inputs.tables)
         data["n_samples"] = resource_fit.n_samples
         data["errors"] = resource_fit.errors_dict(folds)
-        sources.append(f"NNLS fit (relative error) of LUT/FF on {resource_fit.n_samples} synthesized single dense "
-                       f"layers from {', '.join(p.name for p in inputs.tables)}")
+        sources.append(
+            f"NNLS fit (relative error) of LUT/FF on {resource_fit.n_samples} synthesized single dense "
+            f"layers from {', '.join(p.name for p in inputs.tables)}"
+        )
     power_fit = None
     points = power_points(inputs, prior.power["clock_uw_per_mhz"])
     if points.static or points.dynamic:
         power_fit = fit_power(points, prior.power)
         data["power"].update({key: _significant(value) for key, value in power_fit.coefficients.items()})
         data["power"]["static_mw"] = None if power_fit.static_mw is None else _significant(power_fit.static_mw)
-        data["power"]["source"] = (f"static: median of {power_fit.n_static} point(s); dynamic: {power_fit.method}; "
-                                   f"from {', '.join(power_fit.sources)}")
+        data["power"]["source"] = (
+            f"static: median of {power_fit.n_static} point(s); dynamic: {power_fit.method}; "
+            f"from {', '.join(power_fit.sources)}"
+        )
         sources.append(f"power from {power_fit.n_static} static / {power_fit.n_dynamic} dynamic point(s)")
     data["version"] = version or f"fit-{today}"
     data["created"] = today

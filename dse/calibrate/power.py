@@ -20,8 +20,12 @@ from scipy.optimize import nnls
 from dse.reports.measurements import FPGA_RAILS, Measurement, energy_per_inference
 from dse.reports.vivado import VivadoPower, VivadoTiming, VivadoUtilization
 
-RESOURCE_COEFFICIENTS = {"lut": "lut_uw_per_mhz", "ff": "ff_uw_per_mhz", "dsp": "dsp_uw_per_mhz",
-                         "bram": "bram_uw_per_mhz"}
+RESOURCE_COEFFICIENTS = {
+    "lut": "lut_uw_per_mhz",
+    "ff": "ff_uw_per_mhz",
+    "dsp": "dsp_uw_per_mhz",
+    "bram": "bram_uw_per_mhz",
+}
 DYNAMIC_KEYS = ("clock_uw_per_mhz", *RESOURCE_COEFFICIENTS.values())
 
 

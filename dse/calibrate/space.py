@@ -54,6 +54,7 @@ class SweepPoint:
 
 def layer_from_config(row: dict[str, object]) -> DenseLayer:
     """Rebuild the layer of one table row; raises ValueError on a malformed row."""
+
     def num(key: str) -> int:
         return int(float(row[key]))  # type: ignore[arg-type]
 

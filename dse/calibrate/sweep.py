@@ -21,7 +21,7 @@ from dse.calibrate.space import CONFIG_COLUMNS, FAMILY_DEVICES, SweepPoint, samp
 from dse.calibrate.space import weights_seed as point_weights_seed
 from dse.reference import random_weights
 from estimators.calibration import FEATURES, default_calibration
-from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, dense_features
+from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers
 
 MEASURED = ("lut", "ff", "dsp", "bram", "carry", "lutram", "fmax_mhz")
 DERIVED = ("groups", "rom_depth", "rom_width", "acc_bits", "requant_bits", "dsps_per_lane_rule", "bram_rule")
@@ -59,8 +59,6 @@ def _structural(point: SweepPoint, family: str) -> dict[str, Any]:
     layer = point.layer
     calibration = default_calibration(family)
     dsps = calibration.dsp_rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits)
-    depth = max(2, layer.rom_depth)
-    in_bram = layer.weight_storage == "bram"
     row: dict[str, Any] = {
         "groups": layer.groups,
         "rom_depth": layer.rom_depth,
@@ -68,7 +66,7 @@ def _structural(point: SweepPoint, family: str) -> dict[str, Any]:
         "acc_bits": layer.acc_bits,
         "requant_bits": layer.requant_bits,
         "dsps_per_lane_rule": dsps,
-        "bram_rule": block_ram_count(depth, layer.rom_width, calibration.bram_kind) if in_bram else 0.0,
+        "bram_rule": dense_numbers(layer, calibration)[5],
     }
     features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[calibration.bram_kind])
     row.update({f"f_{name}": value for name, value in zip(FEATURES, features, strict=True)})

@@ -20,8 +20,15 @@ def error_table(title: str, stats: Mapping[str, ErrorStats], exact: Mapping[str,
     for column in ("resource", "n", "median |err| %", "p90 |err| %", "within ±10 %", "R²", "exact match"):
         table.add_column(column, justify="right")
     for key, s in stats.items():
-        table.add_row(key.upper(), str(s.n), f"{s.median_pct:.2f}", f"{s.p90_pct:.2f}", f"{100 * s.within_10pct:.1f} %",
-                      f"{s.r2:.4f}", "")
+        table.add_row(
+            key.upper(),
+            str(s.n),
+            f"{s.median_pct:.2f}",
+            f"{s.p90_pct:.2f}",
+            f"{100 * s.within_10pct:.1f} %",
+            f"{s.r2:.4f}",
+            "",
+        )
     for key, share in exact.items():
         table.add_row(key.upper(), str(n), "", "", "", "", f"{100 * share:.1f} %")
     return table
@@ -31,12 +38,16 @@ def print_fit(outcome: FitOutcome, console: Console) -> None:
     fit = outcome.resources
     if fit is not None:
         folds = outcome.data["errors"]["lut"]["method"]
-        console.print(error_table(f"{outcome.data['family']}: held-out error ({folds})", fit.cv, fit.exact,
-                                  fit.n_samples))
+        console.print(
+            error_table(f"{outcome.data['family']}: held-out error ({folds})", fit.cv, fit.exact, fit.n_samples)
+        )
         for key, rows in fit.mismatches.items():
             for row in rows:
-                console.print(f"[yellow]{key} rule mismatch:[/yellow] rule {row['rule']} vs synthesis "
-                              f"{row['synthesis']} for {row}", highlight=False)
+                console.print(
+                    f"[yellow]{key} rule mismatch:[/yellow] rule {row['rule']} vs synthesis "
+                    f"{row['synthesis']} for {row}",
+                    highlight=False,
+                )
     if outcome.power is not None:
         power = outcome.data["power"]
         console.print(f"power: static_mw = {power['static_mw']}; {outcome.power.method}")
@@ -50,9 +61,11 @@ def print_strategy(results: Sequence[StrategyResult], device: str, console: Cons
     if not results:
         return
     first = results[0]
-    table = Table(title=f"{device}: idle vs power-off per request (break-even {first.break_even_ms:.4g} ms; "
-                        f"idle {first.idle_power_mw:.4g} mW, reconfiguration {first.config_energy_uj:.4g} µJ "
-                        f"in {first.config_time_ms:.4g} ms)")
+    table = Table(
+        title=f"{device}: idle vs power-off per request (break-even {first.break_even_ms:.4g} ms; "
+        f"idle {first.idle_power_mw:.4g} mW, reconfiguration {first.config_energy_uj:.4g} µJ "
+        f"in {first.config_time_ms:.4g} ms)"
+    )
     for column in ("period ms", "idle µJ", "power-off µJ", "choice", "average mW"):
         table.add_column(column, justify="right")
     for r in results:

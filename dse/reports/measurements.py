@@ -175,9 +175,7 @@ def _read_metadata(source: str, header: dict[str, tuple[int, str]]) -> Measureme
         key_line, text = header["monitor_addresses"]
         parsed = [_to_address(part) for part in text.split(",")]
         if any(address is None for address in parsed):
-            raise MeasurementFormatError(
-                source, key_line, f"monitor_addresses must be like '0x11,0x12': {text!r}"
-            )
+            raise MeasurementFormatError(source, key_line, f"monitor_addresses must be like '0x11,0x12': {text!r}")
         addresses = tuple(address for address in parsed if address is not None)
     known = {*REQUIRED_METADATA, "firmware_version", "bitstream_sha256", "monitor_addresses"}
     return MeasurementMetadata(
@@ -264,8 +262,7 @@ def _read_sample_or_accumulator(reader: _RowReader, rail: str, time: float, data
     monitor = _to_address(reader.text("monitor"))
     if monitor != info.monitor:
         raise reader.error(
-            f"column 'monitor': rail {rail!r} is on monitor 0x{info.monitor:02x}, "
-            f"got {reader.text('monitor')!r}"
+            f"column 'monitor': rail {rail!r} is on monitor 0x{info.monitor:02x}, got {reader.text('monitor')!r}"
         )
     channel_text = reader.text("channel")
     if channel_text not in ("1", "2", "3", "4"):
@@ -280,9 +277,7 @@ def _read_sample_or_accumulator(reader: _RowReader, rail: str, time: float, data
         data.channels[rail] = (monitor, channel, reader.line)
     known_channel, known_line = data.channels[rail][1:]
     if known_channel != channel:
-        raise reader.error(
-            f"rail {rail!r} was on channel {known_channel} at line {known_line}, now on {channel}"
-        )
+        raise reader.error(f"rail {rail!r} was on channel {known_channel} at line {known_line}, now on {channel}")
     reader.must_be_empty(["event"], "sample and accumulated-energy")
 
     energy = reader.optional_number("energy_j")
@@ -299,9 +294,7 @@ def _read_sample_or_accumulator(reader: _RowReader, rail: str, time: float, data
     power = reader.optional_number("power_w")
     rows = data.samples.setdefault(rail, [])
     if rows and time <= rows[-1][0]:
-        raise reader.error(
-            f"two samples of rail {rail!r} at t = {time} s (timestamps must increase per rail)"
-        )
+        raise reader.error(f"two samples of rail {rail!r} at t = {time} s (timestamps must increase per rail)")
     rows.append((time, voltage, current, voltage * current if power is None else power))
 
 
@@ -322,9 +315,7 @@ def _read_marker(reader: _RowReader, time: float, data: _Collected) -> None:
         raise reader.error(f"{STOP} without a preceding {START}")
     start_time, start_count, start_line = data.open_start
     if count is not None and count != start_count:
-        raise reader.error(
-            f"{STOP} count {count} differs from count {start_count} of its start (line {start_line})"
-        )
+        raise reader.error(f"{STOP} count {count} differs from count {start_count} of its start (line {start_line})")
     if time <= start_time:
         raise reader.error(f"window of line {start_line} has zero length")
     data.windows.append(InferenceWindow(start_time, time, start_count, start_line))
@@ -337,9 +328,7 @@ def _assign_accumulated(source: str, data: _Collected) -> dict[tuple[int, str], 
     for line, reading in data.accumulated:
         matches = [i for i, w in enumerate(data.windows) if w.start_s < reading.timestamp_s <= w.stop_s]
         if not matches:
-            raise MeasurementFormatError(
-                source, line, "accumulated-energy row outside every inference window"
-            )
+            raise MeasurementFormatError(source, line, "accumulated-energy row outside every inference window")
         window = data.windows[matches[0]]
         if reading.count is not None and reading.count != window.count:
             raise MeasurementFormatError(
@@ -349,9 +338,7 @@ def _assign_accumulated(source: str, data: _Collected) -> dict[tuple[int, str], 
             )
         key = (matches[0], reading.rail)
         if key in assigned:
-            raise MeasurementFormatError(
-                source, line, f"second accumulated reading of {reading.rail!r} in one window"
-            )
+            raise MeasurementFormatError(source, line, f"second accumulated reading of {reading.rail!r} in one window")
         assigned[key] = reading.energy_j
     return assigned
 
@@ -367,9 +354,7 @@ def load_measurement(path: str | Path) -> Measurement:
         if body:
             key, separator, value = body.partition(":")
             if not separator:
-                raise MeasurementFormatError(
-                    source, index + 1, f"header lines are '# key: value', got {body!r}"
-                )
+                raise MeasurementFormatError(source, index + 1, f"header lines are '# key: value', got {body!r}")
             header[key.strip()] = (index + 1, value.strip())
         index += 1
     metadata = _read_metadata(source, header)
@@ -394,15 +379,12 @@ def load_measurement(path: str | Path) -> Measurement:
         if not values or (values[0].startswith("#")) or not "".join(values).strip():
             continue
         if len(values) != len(columns):
-            raise MeasurementFormatError(
-                source, line_number, f"{len(values)} fields, header has {len(columns)}"
-            )
+            raise MeasurementFormatError(source, line_number, f"{len(values)} fields, header has {len(columns)}")
         reader = _RowReader(source, line_number, dict(zip(columns, values, strict=True)))
         time = reader.number("timestamp_s")
         if time < last_time:
             raise reader.error(
-                f"timestamp_s {time} is earlier than the previous row ({last_time}); "
-                "rows must be in time order"
+                f"timestamp_s {time} is earlier than the previous row ({last_time}); rows must be in time order"
             )
         last_time = time
         rail = reader.text("rail")
@@ -462,9 +444,7 @@ def write_measurement(
                 )
             else:
                 count = "" if row.count is None else str(row.count)
-                writer.writerow(
-                    [time, monitor, channel, row.rail, "", "", "", "", count, repr(float(row.energy_j))]
-                )
+                writer.writerow([time, monitor, channel, row.rail, "", "", "", "", count, repr(float(row.energy_j))])
     return path
 
 
@@ -497,9 +477,7 @@ def _integrate(samples: RailSamples, start: float, stop: float) -> float:
     return float(np.trapezoid(powers, times))
 
 
-def _window_energy(
-    measurement: Measurement, index: int, window: InferenceWindow, rail: str
-) -> tuple[float, str]:
+def _window_energy(measurement: Measurement, index: int, window: InferenceWindow, rail: str) -> tuple[float, str]:
     if (index, rail) in measurement.accumulated:
         return measurement.accumulated[(index, rail)], "accumulator"
     samples = measurement.samples.get(rail)
@@ -565,9 +543,7 @@ def energy_per_inference(measurement: Measurement, rails: Sequence[str] = FPGA_R
         total_energy_per_inference_uj=sum(energy_uj.values()),
         above_idle_energy_per_inference_uj=above_idle_uj,
         total_above_idle_energy_per_inference_uj=(
-            None
-            if any(value is None for value in above_values)
-            else sum(v for v in above_values if v is not None)
+            None if any(value is None for value in above_values) else sum(v for v in above_values if v is not None)
         ),
         active_power_mw=active_mw,
         idle_power_mw=idle_mw,

@@ -93,17 +93,13 @@ def parse_log(text: str, source: str = DEFAULT_SOURCE) -> NextpnrLog:
     for line in lines:
         if fmax := _FMAX.search(line):
             clock = fmax.group(1)
-            clocks[clock] = ClockFmax(
-                clock, float(fmax.group(2)), fmax.group(3) == "PASS", float(fmax.group(4))
-            )
+            clocks[clock] = ClockFmax(clock, float(fmax.group(2)), fmax.group(3) == "PASS", float(fmax.group(4)))
         elif delay := _MAX_DELAY.match(line):
             max_delays[f"{delay.group(1).strip()} -> {delay.group(2).strip()}"] = float(delay.group(3))
         elif header := _PATH_HEADER.match(line):
             pending_path = header.group(1)
         elif (summary := _PATH_SUMMARY.match(line)) and pending_path is not None:
-            critical_paths[pending_path] = CriticalPath(
-                pending_path, float(summary.group(1)), float(summary.group(2))
-            )
+            critical_paths[pending_path] = CriticalPath(pending_path, float(summary.group(1)), float(summary.group(2)))
             pending_path = None
     return NextpnrLog(
         source=source,

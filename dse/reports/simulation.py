@@ -37,8 +37,7 @@ def parse_simulation_result(text: str, source: str = DEFAULT_SOURCE) -> Simulati
         return SimulationResult.model_validate_json(text)
     except ValidationError as error:
         problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}"
-            for item in error.errors()
+            f"{'.'.join(str(part) for part in item['loc']) or '<root>'}: {item['msg']}" for item in error.errors()
         )
         raise ReportFormatError(source, f"not a valid simulation result JSON ({problems})") from None
 

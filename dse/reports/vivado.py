@@ -124,9 +124,7 @@ def parse_utilization(text: str, source: str = DEFAULT_SOURCE) -> VivadoUtilizat
     primitives: dict[str, int] = {}
     for table in tables.get("Primitives", []):
         for cells in table.rows:
-            primitives[cells[0].strip()] = int(
-                parse_number(cells[1], source, f"primitive {cells[0].strip()}")
-            )
+            primitives[cells[0].strip()] = int(parse_number(cells[1], source, f"primitive {cells[0].strip()}"))
     return VivadoUtilization(
         source=source,
         part=fields["Device"],
@@ -258,9 +256,7 @@ def parse_power(text: str, source: str = DEFAULT_SOURCE) -> VivadoPower:
         total_on_chip_w=parse_number(summary["Total On-Chip Power (W)"], source, "Total On-Chip Power"),
         dynamic_w=parse_number(summary["Dynamic (W)"], source, "Dynamic power"),
         device_static_w=parse_number(summary["Device Static (W)"], source, "Device Static power"),
-        junction_temperature_c=parse_number(
-            summary["Junction Temperature (C)"], source, "Junction Temperature"
-        ),
+        junction_temperature_c=parse_number(summary["Junction Temperature (C)"], source, "Junction Temperature"),
         confidence_level=confidence,
         rails=rails,
         components=components,
@@ -400,9 +396,7 @@ def parse_timing_summary(text: str, source: str = DEFAULT_SOURCE) -> VivadoTimin
     elif "Timing constraints are not met." in text:
         constraints_met = False
     else:
-        raise ReportFormatError(
-            source, "Vivado timing summary: no 'timing constraints are (not) met' verdict"
-        )
+        raise ReportFormatError(source, "Vivado timing summary: no 'timing constraints are (not) met' verdict")
     return VivadoTiming(
         source=source,
         part=fields["Device"],
@@ -467,8 +461,7 @@ def parse_clock_utilization(text: str, source: str = DEFAULT_SOURCE) -> VivadoCl
     global_clocks: list[GlobalClock] = []
     for table in tables.get("Global Clock Resources", []):
         id_col, clock_col, period_col, loads_col, net_col = (
-            _column(table, name, source)
-            for name in ("Global Id", "Clock", "Clock Period", "Clock Loads", "Net")
+            _column(table, name, source) for name in ("Global Id", "Clock", "Clock Period", "Clock Loads", "Net")
         )
         for cells in table.rows:
             period = cells[period_col].strip()

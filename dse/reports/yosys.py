@@ -102,9 +102,7 @@ def _stat_block(text: str) -> list[str]:
     starts = [index for index, line in enumerate(lines) if line.rstrip().endswith("Printing statistics.")]
     start = starts[-1] + 1 if starts else 0
     end = start
-    while (
-        end < len(lines) and not _NEXT_PASS.match(lines[end]) and not lines[end].startswith("End of script")
-    ):
+    while end < len(lines) and not _NEXT_PASS.match(lines[end]) and not lines[end].startswith("End of script"):
         end += 1
     return lines[start:end]
 
@@ -127,9 +125,7 @@ def _to_stat(source: str, top: str, section: _SectionCounts, is_total: bool) -> 
     )
 
 
-def _choose(
-    source: str, modules: dict[str, YosysStat], total: YosysStat | None, top: str | None
-) -> YosysStat:
+def _choose(source: str, modules: dict[str, YosysStat], total: YosysStat | None, top: str | None) -> YosysStat:
     if top is not None:
         if total is not None and total.top == top:
             chosen = total
@@ -186,9 +182,7 @@ def _stat_from_json(source: str, top: str, entry: Mapping[str, object], is_total
     def count(key: str) -> int:
         value = entry.get(key, 0)
         if not isinstance(value, int):
-            raise ReportFormatError(
-                source, f"yosys stat -json: {key!r} of {top or 'design'} is not an integer"
-            )
+            raise ReportFormatError(source, f"yosys stat -json: {key!r} of {top or 'design'} is not an integer")
         return value
 
     by_type = entry.get("num_cells_by_type", {})

@@ -14,9 +14,7 @@ FORMAT = "dse.training.checkpoint/1"
 
 
 def save_checkpoint(path: Path | str, model: QuantizedMLP) -> None:
-    torch.save(
-        {"format": FORMAT, "design": model.design.to_json(), "state_dict": model.state_dict()}, Path(path)
-    )
+    torch.save({"format": FORMAT, "design": model.design.to_json(), "state_dict": model.state_dict()}, Path(path))
 
 
 def load_checkpoint(path: Path | str) -> QuantizedMLP:

@@ -33,9 +33,7 @@ class _RoundSaturate(torch.autograd.Function):
     """Forward: round half up + saturate (values stay dequantized). Backward: straight-through estimator."""
 
     @staticmethod
-    def forward(
-        ctx: torch.autograd.function.FunctionCtx, values: torch.Tensor, fmt: FixedFormat
-    ) -> torch.Tensor:
+    def forward(ctx: torch.autograd.function.FunctionCtx, values: torch.Tensor, fmt: FixedFormat) -> torch.Tensor:
         codes = torch.floor(values * fmt.scale + 0.5)  # the same float ops as FixedFormat.quantize
         below, above = codes < fmt.min_int, codes > fmt.max_int
         ctx.save_for_backward(below, above)
