@@ -50,19 +50,22 @@ class DspRule:
     min_product_bits: int
     max_a_bits: int
     max_b_bits: int
+    # table[a][b] for every width a FixedFormat allows (1..32): the estimator's hot path indexes it directly.
+    table: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rows = tuple(tuple(self._count(a, b) for b in range(33)) for a in range(33))
+        object.__setattr__(self, "table", rows)
+
+    def _count(self, a_bits: int, b_bits: int) -> int:
+        if min(a_bits, b_bits) < self.min_input_bits or a_bits + b_bits < self.min_product_bits:
+            return 0
+        a_bits, b_bits = max(a_bits, b_bits), min(a_bits, b_bits)
+        return -(-a_bits // self.max_a_bits) * -(-b_bits // self.max_b_bits)
 
     def dsps_per_multiplier(self, a_bits: int, b_bits: int) -> int:
         """How many DSP blocks yosys infers for a registered signed a*b (0: built from LUTs)."""
-        return _dsps_per_multiplier(self, a_bits, b_bits)
-
-
-@cache
-def _dsps_per_multiplier(rule: DspRule, a_bits: int, b_bits: int) -> int:
-    # Cached: a search asks the same few (a, b) pairs for every candidate.
-    if min(a_bits, b_bits) < rule.min_input_bits or a_bits + b_bits < rule.min_product_bits:
-        return 0
-    a_bits, b_bits = max(a_bits, b_bits), min(a_bits, b_bits)
-    return -(-a_bits // rule.max_a_bits) * -(-b_bits // rule.max_b_bits)
+        return self.table[a_bits][b_bits] if a_bits <= 32 and b_bits <= 32 else self._count(a_bits, b_bits)
 
 
 @dataclass(frozen=True)

@@ -139,7 +139,7 @@ def dense_numbers(layer: DenseLayer, calibration: Calibration) -> LayerNumbers:
     """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial."""
     lanes = layer.parallelism
     weight_bits = layer.weight_fmt.total_bits
-    dsps_per_lane = calibration.dsp_rule.dsps_per_multiplier(layer.in_fmt.total_bits, weight_bits)
+    dsps_per_lane = calibration.dsp_rule.table[layer.in_fmt.total_bits][weight_bits]  # FixedFormat: <= 32 bits
     features = dense_features(layer, dsps_per_lane, ROM_WORDS_PER_LUT[calibration.bram_kind])
     lut = sum(map(mul, calibration.lut, features))
     ff = sum(map(mul, calibration.ff, features))
