@@ -25,9 +25,11 @@ from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers
 
 FITTED = ("lut", "ff")
 RULES = ("dsp", "bram")
-_CONFIG_INTS = (
+# The columns of a sweep table that rebuild its layer (dse calibrate sweep writes them, the fit reads them).
+CONFIG_COLUMNS = (
     "in_features",
     "out_features",
+    "activation",
     "in_bits",
     "in_frac",
     "weight_bits",
@@ -35,6 +37,7 @@ _CONFIG_INTS = (
     "out_bits",
     "out_frac",
     "parallelism",
+    "weight_storage",
 )
 
 
@@ -111,25 +114,44 @@ def read_tables(paths: Iterable[Path]) -> list[dict[str, str]]:
                 table = list(csv.DictReader(handle))
         except FileNotFoundError:
             raise ValueError(f"sweep table {str(path)!r} does not exist") from None
-        missing = [
-            c for c in (*_CONFIG_INTS, "activation", "weight_storage", *FITTED, *RULES) if table and c not in table[0]
-        ]
+        missing = [c for c in (*CONFIG_COLUMNS, *FITTED, *RULES) if table and c not in table[0]]
         if not table or missing:
             raise ValueError(f"sweep table {str(path)!r}: empty or missing columns {missing}")
         rows += [row for row in table if not row.get("error")]
     return rows
 
 
+def layer_config(layer: DenseLayer) -> dict[str, object]:
+    """The CONFIG_COLUMNS of one sweep-table row."""
+    return {
+        "in_features": layer.in_features,
+        "out_features": layer.out_features,
+        "activation": layer.activation,
+        "in_bits": layer.in_fmt.total_bits,
+        "in_frac": layer.in_fmt.frac_bits,
+        "weight_bits": layer.weight_fmt.total_bits,
+        "weight_frac": layer.weight_fmt.frac_bits,
+        "out_bits": layer.out_fmt.total_bits,
+        "out_frac": layer.out_fmt.frac_bits,
+        "parallelism": layer.parallelism,
+        "weight_storage": layer.weight_storage,
+    }
+
+
 def row_layer(row: dict[str, Any]) -> DenseLayer:
-    values = {key: int(float(row[key])) for key in _CONFIG_INTS}
+    """Rebuild the layer of one sweep-table row (numbers may come back from CSV as text)."""
+
+    def number(key: str) -> int:
+        return int(float(row[key]))
+
     return DenseLayer(
-        values["in_features"],
-        values["out_features"],
+        number("in_features"),
+        number("out_features"),
         str(row["activation"]),
-        FixedFormat(values["in_bits"], values["in_frac"]),
-        FixedFormat(values["weight_bits"], values["weight_frac"]),
-        FixedFormat(values["out_bits"], values["out_frac"]),
-        parallelism=values["parallelism"],
+        FixedFormat(number("in_bits"), number("in_frac")),
+        FixedFormat(number("weight_bits"), number("weight_frac")),
+        FixedFormat(number("out_bits"), number("out_frac")),
+        parallelism=number("parallelism"),
         weight_storage=str(row["weight_storage"]),
     )
 

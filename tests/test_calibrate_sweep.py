@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from dse.calibrate.space import MAX_BITS, MAX_IN, MAX_OUT, MIN_BITS, layer_from_config, sample_points
+from dse.calibrate.space import MAX_BITS, MAX_IN, MAX_OUT, MIN_BITS, sample_points
 from dse.calibrate.sweep import COLUMNS, run_sweep, write_table
 from estimators.calibration import FEATURES
+from estimators.fit import row_layer
 
 
 def test_samples_cover_the_space_and_are_prefix_stable() -> None:
@@ -25,7 +26,7 @@ def test_samples_cover_the_space_and_are_prefix_stable() -> None:
     assert {x.activation for x in layers} == {"identity", "relu", "hardtanh", "hardsigmoid"}
     assert any(x.out_features % x.parallelism for x in layers)  # non-divisor lane counts
     assert any(x.parallelism == x.out_features > 1 for x in layers)
-    assert all(layer_from_config(p.config()) == p.layer for p in points)
+    assert all(row_layer(p.config()) == p.layer for p in points)
 
 
 def test_bad_arguments() -> None:

@@ -9,25 +9,12 @@ import numpy as np
 
 from dse.design import WEIGHT_STORAGES, AcceleratorDesign, DenseLayer
 from dse.fixedpoint import ACTIVATIONS, FixedFormat
+from estimators.fit import layer_config
 
 FAMILY_DEVICES = {"xc7": "xc7s15", "ice40": "ice40up5k"}
 FAMILY_CLOCKS = {"xc7": 100.0, "ice40": 24.0}
 TOP_NAME = "cal_dense"
 MAX_IN, MAX_OUT, MIN_BITS, MAX_BITS = 64, 32, 2, 16
-# Config columns of a sweep table, enough to rebuild the layer (estimators.fit recomputes features from them).
-CONFIG_COLUMNS = (
-    "in_features",
-    "out_features",
-    "activation",
-    "in_bits",
-    "in_frac",
-    "weight_bits",
-    "weight_frac",
-    "out_bits",
-    "out_frac",
-    "parallelism",
-    "weight_storage",
-)
 
 
 @dataclass(frozen=True)
@@ -36,38 +23,7 @@ class SweepPoint:
     layer: DenseLayer
 
     def config(self) -> dict[str, object]:
-        layer = self.layer
-        return {
-            "in_features": layer.in_features,
-            "out_features": layer.out_features,
-            "activation": layer.activation,
-            "in_bits": layer.in_fmt.total_bits,
-            "in_frac": layer.in_fmt.frac_bits,
-            "weight_bits": layer.weight_fmt.total_bits,
-            "weight_frac": layer.weight_fmt.frac_bits,
-            "out_bits": layer.out_fmt.total_bits,
-            "out_frac": layer.out_fmt.frac_bits,
-            "parallelism": layer.parallelism,
-            "weight_storage": layer.weight_storage,
-        }
-
-
-def layer_from_config(row: dict[str, object]) -> DenseLayer:
-    """Rebuild the layer of one table row; raises ValueError on a malformed row."""
-
-    def num(key: str) -> int:
-        return int(float(row[key]))  # type: ignore[arg-type]
-
-    return DenseLayer(
-        in_features=num("in_features"),
-        out_features=num("out_features"),
-        activation=str(row["activation"]),
-        in_fmt=FixedFormat(num("in_bits"), num("in_frac")),
-        weight_fmt=FixedFormat(num("weight_bits"), num("weight_frac")),
-        out_fmt=FixedFormat(num("out_bits"), num("out_frac")),
-        parallelism=num("parallelism"),
-        weight_storage=str(row["weight_storage"]),
-    )
+        return layer_config(self.layer)
 
 
 def _log_uniform_int(rng: np.random.Generator, high: int) -> int:

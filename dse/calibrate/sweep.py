@@ -17,11 +17,12 @@ import numpy as np
 
 import dse
 from dse.calibrate.cache import ResultCache, point_key
-from dse.calibrate.space import CONFIG_COLUMNS, FAMILY_DEVICES, SweepPoint, sample_points, single_layer_design
+from dse.calibrate.space import FAMILY_DEVICES, SweepPoint, sample_points, single_layer_design
 from dse.calibrate.space import weights_seed as point_weights_seed
 from dse.reference import random_weights
 from estimators.calibration import FEATURES, default_calibration
 from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers
+from estimators.fit import CONFIG_COLUMNS
 
 MEASURED = ("lut", "ff", "dsp", "bram", "carry", "lutram", "fmax_mhz")
 DERIVED = ("groups", "rom_depth", "rom_width", "acc_bits", "requant_bits", "dsps_per_lane_rule", "bram_rule")
