@@ -157,3 +157,16 @@ def test_report_and_plot_commands(finished: tuple[Path, pd.DataFrame], capsys: p
     assert plot.read_bytes()[:8] == PNG_MAGIC
     assert main(["report", str(results.parent / "nothing")]) == 2
     assert "not a dse results folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("sampler", ["nsga2", "tpe", "gp"])
+def test_every_sampler_handles_the_conditional_space(sampler: str, tmp_path: Path) -> None:
+    config = tiny_config(4, sampler=sampler, population_size=2)
+    summary = run_search(config, results_dir=tmp_path / sampler)
+    trials = pd.read_csv(tmp_path / sampler / "trials.csv")
+    assert summary.completed == 4 and summary.failed == 0
+    assert set(trials["state"]) == {"COMPLETE"}
+    from dse.search import make_sampler
+
+    expected = {"nsga2": "NSGAIISampler", "tpe": "TPESampler", "gp": "GPSampler"}[sampler]
+    assert type(make_sampler(config)).__name__ == expected
