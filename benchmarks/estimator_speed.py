@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 import time
 
-from dse.design import AcceleratorDesign, DenseLayer
-from dse.fixedpoint import FixedFormat
+from contract.design import AcceleratorDesign, DenseLayer
+from contract.fixedpoint import FixedFormat
 from estimators import estimate_design
 
 

@@ -7,18 +7,22 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
     Tag,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
+from contract.devices import load_devices
+from contract.layers import KINDS, Knob
 from dse.errors import ConfigError
-from estimators.devices import load_devices
 
 Scalar = int | float | str | bool
 
@@ -148,11 +152,9 @@ class QuantizationSection(Strict):
     weight_int_bits: IntParam = 1
 
 
-class HardwareSection(Strict):
+class _HardwareBase(Strict):
     device: StrParam = "xc7s15"
     clock_mhz: FloatParam = 100.0
-    parallelism: IntParam = 1
-    weight_storage: StrParam = "lutrom"
     mcu_tail_layers: IntParam = 0
     activity: float = Field(default=0.125, gt=0, le=1)
 
@@ -165,13 +167,35 @@ class HardwareSection(Strict):
                 raise ValueError(f"unknown device {item!r}; allowed: {', '.join(sorted(known))}")
         return value
 
-    @field_validator("weight_storage")
-    @classmethod
-    def _known_storage(cls, value: StrParam) -> StrParam:
-        for item in value.choices if isinstance(value, Choices) else [value]:
-            if item not in ("lutrom", "bram"):
-                raise ValueError(f"unknown weight_storage {item!r}; allowed: lutrom, bram")
+
+def _knob_field(knob: Knob) -> tuple[Any, Any]:
+    """A search-file field for one folding knob: its type, default, alias and allowed values come from the knob."""
+
+    def check(value: Any) -> Any:
+        items = value.choices if isinstance(value, Choices) else [value]
+        if isinstance(value, IntRange):
+            items = [value.low]
+        for item in items:
+            if knob.is_int and (not isinstance(item, int) or isinstance(item, bool) or item < 1):
+                raise ValueError(f"{knob.name} values must be integers >= 1, got {item!r}")
+            if not knob.is_int and item not in knob.choices:
+                raise ValueError(f"unknown {knob.name} {item!r}; allowed: {', '.join(knob.choices)}")
         return value
+
+    annotation = Annotated[IntParam if knob.is_int else StrParam, AfterValidator(check)]
+    alias = AliasChoices(knob.name, knob.alias) if knob.alias else None
+    return annotation, Field(default=knob.default, validation_alias=alias, description=knob.doc)
+
+
+# Each layer kind's part of the search-file schema: its folding knobs under `hardware`.
+KIND_SCHEMAS: dict[str, dict[str, tuple[Any, Any]]] = {
+    kind: {knob.name: _knob_field(knob) for knob in cls.KNOBS} for kind, cls in KINDS.items()
+}
+HardwareSection = create_model(
+    "HardwareSection",
+    __base__=_HardwareBase,
+    **{name: spec for fields in KIND_SCHEMAS.values() for name, spec in fields.items()},
+)
 
 
 class TrainingSection(Strict):
@@ -235,7 +259,7 @@ class SearchConfig(Strict):
     dataset: DatasetSection
     model: ModelSection = Field(default_factory=MlpSection)
     quantization: QuantizationSection = Field(default_factory=QuantizationSection)
-    hardware: HardwareSection = Field(default_factory=HardwareSection)
+    hardware: HardwareSection = Field(default_factory=HardwareSection)  # type: ignore[valid-type]
     training: TrainingSection = Field(default_factory=TrainingSection)
     objectives: list[Objective] = Field(min_length=1)
     constraints: ConstraintsSection = Field(default_factory=ConstraintsSection)

@@ -8,9 +8,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from contract.reference import save_weights
 from dse.config import DatasetSection
 from dse.datasets import Dataset, load_dataset
-from dse.reference import save_weights
 from dse.space import Candidate
 
 

@@ -11,11 +11,12 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
+from contract.design import AcceleratorDesign
+from contract.reference import LayerWeights, load_weights, run_reference
 from dse.config import SearchConfig
 from dse.errors import VerificationFailed
 from dse.evaluate import dataset_for
 from dse.pick import by_number, pick_by_expression
-from dse.reference import LayerWeights, load_weights, run_reference
 from dse.space import Candidate
 from dse.studies import open_results
 
@@ -50,22 +51,23 @@ def write_report(path: Path, record: dict[str, Any]) -> None:
         f"Device {design['device']} at {design['clock_mhz']} MHz. Objectives: "
         + ", ".join(f"{k} = {v:.4g}" for k, v in record["objectives"].items()),
         "",
-        "| layer | in → out | act | bits x/w/y | lanes P | storage | placement | cycles | bound IN·OUT/P |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| layer | in → out | act | bits x/w/y | PE × SIMD | multiplier | storage | placement | cycles "
+        "| bound MACs/(PE·SIMD) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for index, layer in enumerate(design["layers"]):
-        groups = -(-layer["out_features"] // layer["parallelism"])
+    chosen = AcceleratorDesign.from_dict(design)
+    for index, layer in enumerate(chosen.layers):
+        folding = layer.folding
         lines.append(
-            f"| {index} | {layer['in_features']} → {layer['out_features']} | {layer['activation']} | "
-            f"{layer['in_fmt']['total_bits']}/{layer['weight_fmt']['total_bits']}/{layer['out_fmt']['total_bits']} | "
-            f"{layer['parallelism']} | {layer['weight_storage']} | {layer['placement']} | "
-            f"{groups * layer['in_features'] + 4 if layer['placement'] == 'fpga' else '-'} | "
-            f"{layer['in_features'] * layer['out_features'] / layer['parallelism']:.1f} |"
+            f"| {index} | {layer.in_size} → {layer.out_size} | {layer.activation} | "
+            f"{layer.in_fmt.total_bits}/{layer.weight_fmt.total_bits}/{layer.out_fmt.total_bits} | "
+            f"{folding.pe} × {folding.simd} | {folding.multiplier} | {layer.rom_storage} | {layer.placement} | "
+            f"{layer.latency_cycles if layer.placement == 'fpga' else '-'} | {layer.bound_cycles:.1f} |"
         )
     lines += [
         "",
         "## Estimates",
-        f"- latency: {estimate['cycles']} cycles (bound Σ MACs/P = {estimate['bound_cycles']:.1f}, "
+        f"- latency: {estimate['cycles']} cycles (bound Σ MACs/(PE·SIMD) = {estimate['bound_cycles']:.1f}, "
         f"{estimate['cycles'] / max(estimate['bound_cycles'], 1e-9):.2f}× the bound), "
         f"initiation interval {estimate['ii_cycles']} cycles",
         f"- time per inference: {estimate['latency_us']:.3f} µs (FPGA {estimate['fpga_latency_us']:.3f}, "

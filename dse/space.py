@@ -7,9 +7,11 @@ from typing import Any
 
 import optuna
 
+from contract.design import AcceleratorDesign
+from contract.fixedpoint import FixedFormat
+from contract.layers import DenseLayer
+from contract.layers.dense import DENSE_KNOBS, DenseFolding
 from dse.config import Choices, FloatRange, IntRange, SearchConfig
-from dse.design import AcceleratorDesign, DenseLayer
-from dse.fixedpoint import FixedFormat
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,23 @@ def _format(bits: int, int_bits: int) -> FixedFormat:
     return FixedFormat(bits, max(0, bits - int_bits))
 
 
+@dataclass(frozen=True)
+class _Shape:
+    in_features: int
+    out_features: int
+
+
+def sample_folding(trial: optuna.Trial, hw: Any, index: int, fan_in: int, fan_out: int) -> DenseFolding:
+    """Every dense knob (contract.layers.dense.DENSE_KNOBS) as the parameter ``<knob>_<layer>``; integer knobs
+    are capped by the layer's shape (``pe`` <= outputs, ``simd`` <= inputs)."""
+    shape = _Shape(fan_in, fan_out)
+    values: dict[str, Any] = {}
+    for knob in DENSE_KNOBS:
+        value = suggest(trial, f"{knob.name}_{index}", getattr(hw, knob.name))
+        values[knob.name] = max(1, min(int(value), knob.upper(shape))) if knob.is_int else str(value)
+    return DenseFolding(**values)
+
+
 def sample_candidate(trial: optuna.Trial, config: SearchConfig, n_inputs: int, n_outputs: int) -> Candidate:
     model, quant, hw, train = config.model, config.quantization, config.hardware, config.training
     hidden = int(suggest(trial, "hidden_layers", model.hidden_layers))
@@ -74,7 +93,7 @@ def sample_candidate(trial: optuna.Trial, config: SearchConfig, n_inputs: int, n
     layers = []
     for index in range(n_layers):
         fan_out = sizes[index + 1]
-        lanes = int(suggest(trial, f"parallelism_{index}", hw.parallelism))
+        folding = sample_folding(trial, hw, index, sizes[index], fan_out)
         layers.append(
             DenseLayer(
                 in_features=sizes[index],
@@ -83,8 +102,7 @@ def sample_candidate(trial: optuna.Trial, config: SearchConfig, n_inputs: int, n
                 in_fmt=act_fmt,
                 weight_fmt=weight_fmt,
                 out_fmt=act_fmt,
-                parallelism=max(1, min(lanes, fan_out)),
-                weight_storage=str(suggest(trial, f"weight_storage_{index}", hw.weight_storage)),
+                folding=folding,
                 placement="mcu" if index >= n_layers - mcu_tail else "fpga",
             )
         )

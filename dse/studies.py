@@ -37,7 +37,7 @@ def print_pareto(results_dir: Path, console: Console | None = None) -> None:
         *names,
         "layers",
         "bits a/w",
-        "lanes",
+        "pe×simd",
         "storage",
         "device",
         "LUT",
@@ -56,8 +56,10 @@ def print_pareto(results_dir: Path, console: Console | None = None) -> None:
             *(f"{value:.4g}" for value in trial.values),
             "-".join(str(layer["out_features"]) for layer in layers),
             f"{layers[0]['in_fmt']['total_bits']}/{layers[0]['weight_fmt']['total_bits']}",
-            ",".join(str(layer["parallelism"]) for layer in layers),
-            ",".join(layer["weight_storage"] + ("@mcu" if layer["placement"] == "mcu" else "") for layer in layers),
+            ",".join(f"{layer['folding']['pe']}x{layer['folding']['simd']}" for layer in layers),
+            ",".join(
+                layer["folding"]["weight_storage"] + ("@mcu" if layer["placement"] == "mcu" else "") for layer in layers
+            ),
             design["device"],
             f"{estimate['lut']:.0f}",
             str(estimate["dsp"]),

@@ -1,9 +1,9 @@
 """Analytical estimators: every layer answers cycles, LUT, FF, DSP, BRAM; the system adds power and energy."""
 
+from contract.devices import Device, get_device, load_devices
 from estimators.base import LayerEstimate
 from estimators.calibration import Calibration, default_calibration, load_calibration
 from estimators.dense import estimate_dense
-from estimators.devices import Device, get_device, load_devices
 from estimators.system import DesignEstimate, estimate_design
 
 __all__ = [

@@ -12,24 +12,26 @@ from typing import Any
 # Structural features of one dense layer (estimators.dense.dense_features); LUT and FF are linear in them.
 FEATURES = (
     "const",
-    "acc_bits",
-    "round_bits",  # rounding adder: lanes x bits from the round constant's lowest set bit to shift + out bits
+    "rom_lut_bits",  # LUT-ROM bits: depth x width
+    "rom_lut_cols",  # LUT-ROM output columns: width x ceil(depth / words per LUT)
+    "rom_reg_bits",  # the registered LUT-ROM word
+    "bias_cols",  # bias table (lanes x accumulator bits) when there is more than one group
+    "acc_bits",  # lanes x accumulator bits
     "clamp_chunks",  # threshold comparators (acc <= 32 bits): lanes x active comparisons x ceil(acc / LUT inputs)
     "clamp_wide_bits",  # threshold comparators (acc > 32 bits): lanes x active comparisons x acc bits
     "clamp_mux_diff_bits",  # output select, both clamps active, bits where the low and high constants differ
     "clamp_mux_same_bits",  # output select, both clamps active, bits where they are equal
     "clamp_mux_one_bits",  # output select with one active clamp
     "sign_select_bits",  # output select when both thresholds are 0: high or 0 by the accumulator's sign
-    "soft_mult_bits",
-    "soft_prod_bits",
-    "rom_lut_bits",
-    "rom_lut_cols",  # LUT-ROM output columns: lanes x weight bits x ceil(depth / words per LUT)
-    "rom_reg_bits",
-    "bias_bits",
-    "in_bits",  # rotating input register (a load-only register when IN = 1)
-    "out_bits",
-    "addr_bits",
-    "dsp_lanes",
+    "soft_mult_bits",  # LUT multipliers: lanes x SIMD x Bx x Bw
+    "soft_prod_bits",  # their product registers: lanes x SIMD x (Bx + Bw)
+    "dsp_mults",  # multipliers in DSP blocks
+    "tree_bits",  # SIMD adder trees: lanes x (SIMD - 1) x tree width
+    "tree_reg_bits",  # their output registers: lanes x tree width
+    "buffer_bits",  # input buffer read registers: SIMD x Bx
+    "out_bits",  # output register: lanes x By
+    "out_shift_bits",  # its shift path: (lanes - 1) x By
+    "counter_bits",  # address, chunk, group, bank and count registers
 )
 POWER_KEYS = ("clock_uw_per_mhz", "lut_uw_per_mhz", "ff_uw_per_mhz", "dsp_uw_per_mhz", "bram_uw_per_mhz", "activity")
 BOARD_KEYS = (

@@ -18,10 +18,10 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 
-from dse.design import DenseLayer
-from dse.fixedpoint import FixedFormat
+from contract.fixedpoint import FixedFormat
+from contract.layers.dense import DENSE_KNOBS, DenseFolding, DenseLayer
 from estimators.calibration import FEATURES, Calibration
-from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers
+from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers, dsps_per_product
 
 FITTED = ("lut", "ff")
 RULES = ("dsp", "bram")
@@ -36,8 +36,7 @@ CONFIG_COLUMNS = (
     "weight_frac",
     "out_bits",
     "out_frac",
-    "parallelism",
-    "weight_storage",
+    *(knob.name for knob in DENSE_KNOBS),
 )
 
 
@@ -133,8 +132,7 @@ def layer_config(layer: DenseLayer) -> dict[str, object]:
         "weight_frac": layer.weight_fmt.frac_bits,
         "out_bits": layer.out_fmt.total_bits,
         "out_frac": layer.out_fmt.frac_bits,
-        "parallelism": layer.parallelism,
-        "weight_storage": layer.weight_storage,
+        **layer.folding.to_dict(),
     }
 
 
@@ -151,20 +149,16 @@ def row_layer(row: dict[str, Any]) -> DenseLayer:
         FixedFormat(number("in_bits"), number("in_frac")),
         FixedFormat(number("weight_bits"), number("weight_frac")),
         FixedFormat(number("out_bits"), number("out_frac")),
-        parallelism=number("parallelism"),
-        weight_storage=str(row["weight_storage"]),
+        folding=DenseFolding(
+            **{knob.name: number(knob.name) if knob.is_int else str(row[knob.name]) for knob in DENSE_KNOBS}
+        ),
     )
 
 
 def design_matrix(layers: Sequence[DenseLayer], calibration: Calibration) -> np.ndarray:
     """Features as the estimator computes them at prediction time (DSP use from the calibration's rule)."""
-    rule, words = calibration.dsp_rule, ROM_WORDS_PER_LUT[calibration.bram_kind]
-    return np.array(
-        [
-            dense_features(layer, rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits), words)
-            for layer in layers
-        ]
-    )
+    words = ROM_WORDS_PER_LUT[calibration.bram_kind]
+    return np.array([dense_features(layer, dsps_per_product(layer, calibration), words) for layer in layers])
 
 
 def rule_predictions(layers: Sequence[DenseLayer], calibration: Calibration) -> dict[str, np.ndarray]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contract.devices import Device
 from estimators.calibration import Calibration
-from estimators.devices import Device
 from estimators.system import DesignEstimate
 
 IDLE, POWER_OFF = "idle", "power-off"

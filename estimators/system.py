@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from dse.design import RESTART_CYCLES, AcceleratorDesign, DenseLayer
+from contract.design import RESTART_CYCLES, AcceleratorDesign
+from contract.devices import Device, get_device
+from contract.layers import Layer
 from estimators.base import LayerEstimator
 from estimators.calibration import Calibration, default_calibration
 from estimators.dense import dense_numbers
-from estimators.devices import Device, get_device
 
 
 @dataclass(slots=True)
@@ -38,14 +39,14 @@ class DesignEstimate:
         return asdict(self)
 
 
-# One estimator per layer type; conv1d and lstm layers register theirs here.
-LAYER_ESTIMATORS: dict[type, LayerEstimator] = {DenseLayer: dense_numbers}
+# One estimator per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
+LAYER_ESTIMATORS: dict[str, LayerEstimator] = {"dense": dense_numbers}
 
 
-def _mcu_cycles(layer: DenseLayer, board: dict[str, float]) -> float:
+def _mcu_cycles(layer: Layer, board: dict[str, float]) -> float:
     return (
-        layer.in_features * layer.out_features * board["mcu_cycles_per_mac"]
-        + layer.out_features * board["mcu_cycles_per_output"]
+        layer.macs * board["mcu_cycles_per_mac"]
+        + layer.out_size * board["mcu_cycles_per_output"]
         + board["mcu_cycles_per_layer"]
     )
 
@@ -66,33 +67,32 @@ def estimate_design(
     power = calibration.power
 
     cycles = 0
-    slowest = 0
     bound = 0.0
     lut = ff = bram = 0.0
     dsp = macs = params = 0
     mcu_cycles = 0.0
-    first_fpga: DenseLayer | None = None
-    last_fpga: DenseLayer | None = None
+    first_fpga: Layer | None = None
+    last_fpga: Layer | None = None
     for layer in design.layers:
-        macs += layer.in_features * layer.out_features
-        params += layer.in_features * layer.out_features + layer.out_features
+        macs += layer.macs
+        params += layer.params
         if layer.placement == "mcu":
             mcu_cycles += _mcu_cycles(layer, board)
             continue
         first_fpga = first_fpga or layer
         last_fpga = layer
-        layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = LAYER_ESTIMATORS[type(layer)](
+        layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = LAYER_ESTIMATORS[layer.kind](
             layer, calibration
         )
         cycles += layer_cycles
-        if layer_cycles > slowest:
-            slowest = layer_cycles
         bound += layer_bound
         lut += layer_lut
         ff += layer_ff
         dsp += layer_dsp
         bram += layer_bram
 
+    if first_fpga is not None:
+        cycles += first_fpga.in_size - 1  # the input elements stream in one per cycle (AcceleratorDesign)
     clock = design.clock_mhz
     fpga_us = cycles / clock
     mcu_us = mcu_cycles / board["mcu_mhz"]
@@ -101,8 +101,7 @@ def estimate_design(
     if first_fpga is not None and last_fpga is not None:
         # Activations cross MCU<->FPGA into the first FPGA layer and out of the last one.
         link_bits = (
-            first_fpga.in_features * first_fpga.in_fmt.total_bits
-            + last_fpga.out_features * last_fpga.out_fmt.total_bits
+            first_fpga.in_size * first_fpga.in_fmt.total_bits + last_fpga.out_size * last_fpga.out_fmt.total_bits
         )
         transfer_us = _transfer_us(link_bits, board)
     latency_us = fpga_us + mcu_us + transfer_us
@@ -126,7 +125,8 @@ def estimate_design(
     )
     energy_uj = energy_nj / 1000.0
     power_mw = energy_nj / latency_us if latency_us > 0 else 0.0
-    ii_us = (slowest + RESTART_CYCLES) / clock if has_fpga else 0.0
+    ii_cycles = cycles + RESTART_CYCLES if has_fpga else 0  # one vector at a time (AcceleratorDesign)
+    ii_us = ii_cycles / clock
     period_us = max(ii_us, mcu_us + transfer_us) if has_fpga else mcu_us
     throughput = 1e6 / period_us if period_us > 0 else 0.0
 
@@ -145,7 +145,7 @@ def estimate_design(
             violations.append(f"clock {clock} MHz > {device.max_clock_mhz} MHz on {device.name}")
     return DesignEstimate(
         cycles=cycles,
-        ii_cycles=slowest + RESTART_CYCLES if has_fpga else 0,
+        ii_cycles=ii_cycles,
         bound_cycles=bound,
         fpga_latency_us=fpga_us,
         mcu_latency_us=mcu_us,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dse.design import AcceleratorDesign
-from dse.reference import LayerWeights
+from contract.design import AcceleratorDesign
+from contract.reference import LayerWeights
 from generator.project_files import emit_project_files
 from generator.testbench import emit_testbench
 from generator.vhdl import compile_order, emit_vhdl

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dse.design import AcceleratorDesign
-from dse.reference import LayerWeights
+from contract.design import AcceleratorDesign
+from contract.reference import LayerWeights
 from generator.parts import part_for
 from generator.synth import SynthResult, synthesize
 from generator.testbench import emit_testbench

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dse.design import AcceleratorDesign
+from contract.design import AcceleratorDesign
 from generator.parts import part_for
 
 VIVADO_SCRIPT = "create_vivado_project.tcl"

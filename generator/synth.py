@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dse.design import AcceleratorDesign
-from dse.reference import LayerWeights
+from contract.design import AcceleratorDesign
+from contract.reference import LayerWeights
 from generator.parts import Part, part_for
-from generator.verilog_fixes import YOSYS_ROM_STYLE, fix_ghdl_verilog
+from generator.verilog_fixes import RAM_KEY, YOSYS_RAM_STYLE, YOSYS_ROM_STYLE, MemoryStyles, fix_ghdl_verilog
 from generator.vhdl import compile_order, emit_vhdl, layer_entity_name
 from generator.writer import write_files
 
@@ -86,7 +86,7 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-def ghdl_to_verilog(files: dict[str, str], top: str, work_dir: Path, rom_styles: dict[str, dict[int, str]]) -> Path:
+def ghdl_to_verilog(files: dict[str, str], top: str, work_dir: Path, rom_styles: MemoryStyles) -> Path:
     """Analyse the VHDL, run ``ghdl synth`` and write the repaired Verilog; returns its path."""
     sources = compile_order(files)
     run_tool(["ghdl", "-a", "--std=08", "--workdir=.", *sources], work_dir, "ghdl_analyse.log")
@@ -97,10 +97,16 @@ def ghdl_to_verilog(files: dict[str, str], top: str, work_dir: Path, rom_styles:
     return fixed_path
 
 
-def rom_styles_for(design: AcceleratorDesign) -> dict[str, dict[int, str]]:
-    """Per layer module: weight-ROM word width -> yosys rom_style. Bias tables default to LUT logic."""
+def rom_styles_for(design: AcceleratorDesign) -> MemoryStyles:
+    """Per layer module: the weight ROM's (width, depth) -> yosys rom_style, and the buffer banks' ram_style.
+
+    Bias tables default to LUT logic.
+    """
     return {
-        layer_entity_name(design, index): {layer.rom_width: YOSYS_ROM_STYLE[layer.rom_storage]}
+        layer_entity_name(design, index): {
+            (layer.rom_width, max(2, layer.rom_depth)): YOSYS_ROM_STYLE[layer.rom_storage],
+            RAM_KEY: YOSYS_RAM_STYLE[layer.buffer_storage],
+        }
         for index, layer in enumerate(design.fpga_layers)
     }
 
@@ -150,7 +156,7 @@ def count_resources(family: str, cells: dict[str, int]) -> dict[str, float]:
 
 
 def _yosys_script(part: Part, top: str, in_width: int, out_width: int, place_and_route: bool) -> str:
-    synth = f"synth_xilinx -family xc7 -top {top}" if part.family == "xc7" else f"synth_ice40 -dsp -top {top}"
+    synth = f"synth_xilinx -flatten -family xc7 -top {top}" if part.family == "xc7" else f"synth_ice40 -dsp -top {top}"
     lines = [
         f"read_verilog {FIXED_VERILOG}",
         "design -save rtl",
@@ -213,8 +219,8 @@ def synthesize(
     ghdl_to_verilog(files, design.name, work_dir, rom_styles_for(design))
 
     fpga = design.fpga_layers
-    in_width = fpga[0].in_features * fpga[0].in_fmt.total_bits
-    out_width = fpga[-1].out_features * fpga[-1].out_fmt.total_bits
+    in_width = fpga[0].in_fmt.total_bits  # element-serial streams
+    out_width = fpga[-1].out_fmt.total_bits
     do_pnr = place_and_route and part.family == "ice40"
     if do_pnr:
         (work_dir / f"{FMAX_WRAPPER}.v").write_text(fmax_wrapper_verilog(design.name, in_width, out_width))

@@ -11,9 +11,8 @@ from importlib import resources
 
 import numpy as np
 
-from dse.design import AcceleratorDesign
-from dse.reference import LayerWeights, run_reference
-from generator.vhdl import fpga_layer_slice
+from contract.design import AcceleratorDesign
+from contract.reference import LayerWeights, run_reference
 
 TB_MODULE_TEMPLATE = "cocotb_tb.py"
 VECTORS_FILE = "tb_vectors.json"
@@ -29,7 +28,7 @@ def testbench_module_name(design: AcceleratorDesign) -> str:
 
 def expected_outputs(design: AcceleratorDesign, weights: list[LayerWeights], vectors: np.ndarray) -> np.ndarray:
     """Reference output codes of the FPGA segment for input codes ``vectors`` (N, IN)."""
-    segment = fpga_layer_slice(design)
+    segment = design.fpga_slice
     if len(weights) != len(design.layers):
         raise ValueError("expected_outputs needs the weights of all layers (as for run_reference)")
     return run_reference(design, weights, np.asarray(vectors, dtype=np.int64), segment)
@@ -38,8 +37,8 @@ def expected_outputs(design: AcceleratorDesign, weights: list[LayerWeights], vec
 def check_vectors(design: AcceleratorDesign, vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.int64)
     first = design.fpga_layers[0]
-    if vectors.ndim != 2 or vectors.shape[1] != first.in_features:
-        raise ValueError(f"vectors must have shape (N, {first.in_features}), got {vectors.shape}")
+    if vectors.ndim != 2 or vectors.shape[1] != first.in_size:
+        raise ValueError(f"vectors must have shape (N, {first.in_size}), got {vectors.shape}")
     if vectors.size and (vectors.min() < first.in_fmt.min_int or vectors.max() > first.in_fmt.max_int):
         raise ValueError(f"vector codes out of range for {first.in_fmt}")
     return vectors
@@ -48,7 +47,7 @@ def check_vectors(design: AcceleratorDesign, vectors: np.ndarray) -> np.ndarray:
 def stimulus_vectors(design: AcceleratorDesign, n_random: int, rng: np.random.Generator) -> np.ndarray:
     """Test-set-like codes (a quantized normal distribution), full-range random codes and the extremes."""
     layer = design.fpga_layers[0]
-    fmt, width = layer.in_fmt, layer.in_features
+    fmt, width = layer.in_fmt, layer.in_size
     lo, hi = fmt.min_int, fmt.max_int
     data_like = fmt.quantize(rng.normal(0.0, 0.5, size=(max(1, n_random // 2), width)))
     full_range = rng.integers(lo, hi + 1, size=(n_random - len(data_like), width))
@@ -69,9 +68,9 @@ def emit_testbench(
     first, last = design.fpga_layers[0], design.fpga_layers[-1]
     config = {
         "top": design.name,
-        "in_features": first.in_features,
+        "in_features": first.in_size,
         "in_bits": first.in_fmt.total_bits,
-        "out_features": last.out_features,
+        "out_features": last.out_size,
         "out_bits": last.out_fmt.total_bits,
         "clock_period_ns": 10,  # cycles are counted, the simulated period does not matter
         "expected_latency_cycles": design.latency_cycles,

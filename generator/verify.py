@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from cocotb_tools.runner import get_runner
 
-from dse.design import AcceleratorDesign
-from dse.reference import LayerWeights
+from contract.design import AcceleratorDesign
+from contract.reference import LayerWeights
 from generator.testbench import (
     RESULTS_ENV,
     RESULTS_FILE,

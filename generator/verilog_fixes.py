@@ -19,6 +19,7 @@ _MEMORY = re.compile(r"^(\s*)reg\s*\[(\d+):0\]\s*(\w+)\s*\[(\d+):0\]\s*;\s*//\s*
 
 # yosys memory_libmap attribute values: "logic" keeps a ROM in LUTs, "block" forces block RAM.
 YOSYS_ROM_STYLE = {"lutrom": "logic", "bram": "block"}
+YOSYS_RAM_STYLE = {"lutram": "distributed", "bram": "block"}
 
 
 class UnsafeVerilogError(ValueError):
@@ -72,8 +73,17 @@ def complete_full_cases(verilog: str) -> str:
     return _CASE.sub(repair, verilog)
 
 
-def annotate_memories(verilog: str, rom_styles: dict[str, dict[int, str]], default_style: str = "logic") -> str:
-    """Put ``(* rom_style = ... *)`` on every memory: per module, by word width; others get ``default_style``."""
+# Memory styles of one module: weight ROMs by (word width, depth); RAMs (input buffer banks) by one style.
+MemoryStyles = dict[str, dict[tuple[int, int] | str, str]]
+RAM_KEY = "ram"
+
+
+def annotate_memories(verilog: str, styles: MemoryStyles, default_style: str = "logic") -> str:
+    """Put a yosys style attribute on every memory GHDL printed.
+
+    ROMs are matched per module by (word width, depth) and get ``rom_style`` (others: ``default_style``); the
+    input-buffer banks (GHDL names them after the VHDL signal ``bank``) get ``ram_style`` from ``styles[m]["ram"]``.
+    """
     module = ""
     lines = []
     for line in verilog.splitlines():
@@ -82,14 +92,18 @@ def annotate_memories(verilog: str, rom_styles: dict[str, dict[int, str]], defau
             module = module_match.group(1)
         memory = _MEMORY.match(line)
         if memory:
-            width = int(memory.group(2)) + 1
-            style = rom_styles.get(module, {}).get(width, default_style)
-            line = f'{memory.group(1)}(* rom_style = "{style}" *)\n{line}'
+            width, name, depth = int(memory.group(2)) + 1, memory.group(3), int(memory.group(4)) + 1
+            module_styles = styles.get(module, {})
+            if name.endswith("bank"):
+                line = f'{memory.group(1)}(* ram_style = "{module_styles.get(RAM_KEY, "distributed")}" *)\n{line}'
+            else:
+                style = module_styles.get((width, depth), default_style)
+                line = f'{memory.group(1)}(* rom_style = "{style}" *)\n{line}'
         lines.append(line)
     return "\n".join(lines) + "\n"
 
 
-def fix_ghdl_verilog(verilog: str, rom_styles: dict[str, dict[int, str]] | None = None) -> str:
+def fix_ghdl_verilog(verilog: str, rom_styles: MemoryStyles | None = None) -> str:
     """All repairs in order; raises UnsafeVerilogError for constructs that cannot be repaired."""
     fixed = fix_signed_multiplies(fix_signed_shifts(complete_full_cases(verilog)))
     return annotate_memories(fixed, rom_styles or {})

@@ -6,15 +6,17 @@ generics), so each file is self-contained and GHDL's VPI never sees generic-depe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from importlib import resources
 from string import Template
+from typing import Any
 
 import numpy as np
 
-from dse.design import AcceleratorDesign, DenseLayer
-from dse.fixedpoint import ceil_log2
-from dse.reference import LayerWeights, check_weights
+from contract.design import AcceleratorDesign
+from contract.fixedpoint import ceil_log2
+from contract.layers import DenseLayer
+from contract.reference import LayerWeights
 
 COMPILE_ORDER_FILE = "compile_order.txt"
 # Vivado attribute values per storage; yosys gets its own attribute in generator.verilog_fixes.
@@ -42,16 +44,8 @@ def fpga_weights(design: AcceleratorDesign, weights: list[LayerWeights]) -> list
             f"got {len(weights)} weight sets; expected {len(design.layers)} (all layers) or {len(fpga)} (FPGA layers)"
         )
     for layer, layer_weights in zip(fpga, selected, strict=True):
-        check_weights(layer, layer_weights)
+        layer.check_weights(layer_weights)
     return selected
-
-
-def fpga_layer_slice(design: AcceleratorDesign) -> slice:
-    """The FPGA segment as a slice of ``design.layers`` (for dse.reference.run_reference)."""
-    indices = [i for i, layer in enumerate(design.layers) if layer.placement == "fpga"]
-    if not indices:
-        raise ValueError(f"design {design.name!r} has no FPGA layers")
-    return slice(indices[0], indices[-1] + 1)
 
 
 def bits(value: int, width: int) -> str:
@@ -76,219 +70,226 @@ def _packed_words(rows: list[list[int]], width: int, min_depth: int = 2) -> str:
     return ",\n".join(f'    {i} => "{w}"' for i, w in enumerate(words))
 
 
-@dataclass(frozen=True)
-class RequantPlan:
-    """Activation + round half up + saturation of one layer as thresholds on the accumulator.
-
-    Every activation is a clamp, and rounding and saturation are monotone, so
-    ``sat(round(clamp(acc + offset, a, b)))`` equals ``clamp(round(acc + offset), low, high)`` with
-    ``low = sat(round(a))`` and ``high = sat(round(b))`` (dse.fixedpoint.activate_and_requantize). In hardware
-    that is two comparisons of the accumulator with constants and one modular adder, all in parallel,
-    instead of a chain of carry chains: ``acc < below_threshold`` gives ``low``, ``acc >= above_threshold``
-    gives ``high``, otherwise the result is bits ``shift + out_bits - 1 .. shift`` of ``acc + round_constant``.
-    """
-
-    acc_bits: int
-    out_bits: int
-    shift: int  # s = activation frac bits - out frac bits >= 0
-    round_constant: int  # activation offset + 2**(s-1) (rounding), added before the shift
-    low: int
-    high: int
-    below_threshold: int  # acc < this -> low
-    above_threshold: int  # acc >= this -> high
-
-    @classmethod
-    def of(cls, layer: DenseLayer) -> RequantPlan:
-        f = layer.acc_frac_bits
-        out = layer.out_fmt
-        offset, frac = 0, f
-        bounds: tuple[int | None, int | None] = (None, None)  # clamp bounds on acc + offset
-        if layer.activation == "relu":
-            bounds = (0, None)
-        elif layer.activation == "hardtanh":
-            bounds = (-(1 << f), 1 << f)
-        elif layer.activation == "hardsigmoid":
-            offset, frac, bounds = 1 << (f + 1), f + 2, (0, 1 << (f + 2))
-        elif layer.activation != "identity":
-            raise ValueError(f"unsupported activation {layer.activation!r}")
-        shift = frac - out.frac_bits
-        half = (1 << (shift - 1)) if shift > 0 else 0
-
-        def rounded(value: int) -> int:
-            return (value + half) >> shift
-
-        def saturated(value: int) -> int:
-            return min(max(value, out.min_int), out.max_int)
-
-        low = out.min_int if bounds[0] is None else saturated(rounded(bounds[0]))
-        high = out.max_int if bounds[1] is None else saturated(rounded(bounds[1]))
-        # rounded(v) <= low  <=>  v < (low + 1) * 2**s - half;  rounded(v) >= high  <=>  v >= high * 2**s - half.
-        return cls(
-            acc_bits=layer.acc_bits,
-            out_bits=out.total_bits,
-            shift=shift,
-            round_constant=offset + half,
-            low=low,
-            high=high,
-            below_threshold=((low + 1) << shift) - half - offset,
-            above_threshold=(high << shift) - half - offset,
-        )
-
-    @property
-    def sum_bits(self) -> int:
-        """Only the low s + By bits of acc + round_constant are ever output, so the adder is that wide."""
-        return self.shift + self.out_bits
-
-    def apply(self, acc: np.ndarray) -> np.ndarray:
-        """The hardware's integer function (for tests against dse.fixedpoint)."""
-        acc = np.asarray(acc, dtype=object)
-        mask = (1 << self.sum_bits) - 1
-        middle = np.array([((int(a) + self.round_constant) & mask) >> self.shift for a in acc.ravel()], dtype=object)
-        sign = 1 << (self.out_bits - 1)
-        middle = (middle ^ sign) - sign  # two's complement of the By-bit slice
-        upper = np.where(acc >= self.above_threshold, self.high, middle)
-        result = np.where(acc < self.below_threshold, self.low, upper)
-        return result.reshape(acc.shape).astype(np.int64)
-
-
 def _compare_with_constant(operator: str, threshold: int, acc_bits: int) -> str:
     """VHDL for ``acc < threshold`` or ``acc >= threshold``; constant when the threshold is out of acc's range."""
     acc_min, acc_max = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
-    if operator == "<":
-        if threshold <= acc_min:
-            return "'0'"
-        if threshold > acc_max:
-            return "'1'"
-    else:
-        if threshold <= acc_min:
-            return "'1'"
-        if threshold > acc_max:
-            return "'0'"
+    if threshold <= acc_min:
+        return "'0'" if operator == "<" else "'1'"
+    if threshold > acc_max:
+        return "'1'" if operator == "<" else "'0'"
     return f"'1' when acc {operator} {signed_literal(threshold, acc_bits)} else '0'"
 
 
-def requant_vhdl(layer: DenseLayer) -> tuple[str, str]:
-    """(declarations, concurrent statements) computing ``result`` from the lane's ``acc``."""
-    plan = RequantPlan.of(layer)
-    sum_bits, acc_bits = plan.sum_bits, plan.acc_bits
-    if sum_bits <= acc_bits:
-        acc_low = f"unsigned(acc({sum_bits - 1} downto 0))"  # slice: resize() would keep the sign bit
-    else:
-        acc_low = f"unsigned(resize(acc, {sum_bits}))"
-    constant = plan.round_constant % (1 << sum_bits)
-    decls = "\n".join(
+def requant_vhdl(layer: DenseLayer) -> str:
+    """Concurrent statements computing the lane's ``result`` from its biased accumulator ``acc``."""
+    plan, acc_bits = layer.requant, layer.acc_bits
+    top = plan.slice_bits - 1
+    if plan.slice_bits <= acc_bits:
+        middle = f"acc({top} downto {plan.shift})"
+    else:  # the accumulator is narrower than the slice: sign-extend it first
+        middle = f"resize(acc, {plan.slice_bits})({top} downto {plan.shift})"
+    return "\n".join(
         [
-            "    signal below, above : std_logic;",
-            f"    signal rounded : unsigned({sum_bits} - 1 downto 0);",
-            f"    signal result : signed({plan.out_bits} - 1 downto 0);",
-        ]
-    )
-    stmts = "\n".join(
-        [
-            f"    below <= {_compare_with_constant('<', plan.below_threshold, acc_bits)};",
-            f"    above <= {_compare_with_constant('>=', plan.above_threshold, acc_bits)};",
-            f'    rounded <= {acc_low} + unsigned\'("{bits(constant, sum_bits)}");',
+            f"    below <= {_compare_with_constant('<', plan.below, acc_bits)};",
+            f"    above <= {_compare_with_constant('>=', plan.above, acc_bits)};",
             f"    result <= {signed_literal(plan.low, plan.out_bits)} when below = '1' else",
             f"              {signed_literal(plan.high, plan.out_bits)} when above = '1' else",
-            f"              signed(rounded({sum_bits - 1} downto {plan.shift}));",
+            f"              {middle};",
         ]
     )
-    return decls, stmts
 
 
-def _lane_rows(values: np.ndarray, lanes: int, pad_rows: int) -> np.ndarray:
-    """Pad the output dimension of ``values`` to ``pad_rows`` (padding lanes get zeros)."""
-    padded = np.zeros((pad_rows, *values.shape[1:]), dtype=np.int64)
-    padded[: values.shape[0]] = values
-    return padded
+def _multiplier(layer: DenseLayer) -> dict[str, str]:
+    """The product of one lane slot: ``*`` (DSP blocks where the tools see fit) or shift-and-add in LUTs."""
+    bx, bw = layer.in_fmt.total_bits, layer.weight_fmt.total_bits
+    if layer.folding.multiplier == "dsp":
+        return {"multiply_variables": "", "multiply_body": "            product(s) <= w * x;", "product_attribute": ""}
+    # No '*' operator, so no tool maps it to a DSP block; the attribute tells Vivado the same.
+    body = [
+        "            sum := (others => '0');",
+        f"            for i in 0 to {bx - 2} loop",
+        "              if x(i) = '1' then",
+        f"                sum := sum + shift_left(resize(w, {bx + bw}), i);",
+        "              end if;",
+        "            end loop;",
+        f"            if x({bx - 1}) = '1' then",
+        f"              sum := sum - shift_left(resize(w, {bx + bw}), {bx - 1});",
+        "            end if;",
+        "            product(s) <= sum;",
+    ]
+    return {
+        "multiply_variables": f"        variable sum : signed({bx + bw} - 1 downto 0);",
+        "multiply_body": "\n".join(body),
+        "product_attribute": 'attribute use_dsp : string;\n    attribute use_dsp of product : signal is "no";',
+    }
+
+
+def _buffer_banks(layer: DenseLayer) -> str:
+    bits, depth = layer.in_fmt.total_bits, max(2, layer.chunks)
+    style = "block" if layer.buffer_storage == "bram" else "distributed"
+    return f"""  -- Input buffer: {layer.folding.simd} bank(s) of {layer.chunks} word(s); padding slots stay 0.
+  banks : for s in 0 to {layer.folding.simd} - 1 generate
+    type bank_t is array (0 to {depth} - 1) of std_logic_vector({bits} - 1 downto 0);
+    signal bank    : bank_t := (others => (others => '0'));
+    attribute ram_style : string;
+    attribute ram_style of bank : signal is "{style}";
+    signal element : std_logic_vector({bits} - 1 downto 0);
+  begin
+    buffer_bank : process (clk)
+    begin
+      if rising_edge(clk) then
+        if take = '1' and w_bank = s then
+          bank(to_integer(w_chunk)) <= in_data;
+        end if;
+        if issue = '1' then
+          element <= bank(to_integer(r_chunk));
+        end if;
+      end if;
+    end process;
+    x_word((s + 1) * {bits} - 1 downto s * {bits}) <= element;
+  end generate;"""
+
+
+def _tree_parts(layer: DenseLayer) -> dict[str, str]:
+    """The per-lane SIMD adder tree: one register stage when SIMD > 1, none (the product is the sum) otherwise."""
+    simd = layer.folding.simd
+    product_bits = layer.in_fmt.total_bits + layer.weight_fmt.total_bits
+    if simd == 1:
+        return {
+            "tree_signals": "",
+            "tree_control": "",
+            "tree_reset": "",
+            "stage_alignment": "\n".join(
+                [
+                    "  a_valid <= s2_valid;",
+                    "  a_first <= s2_first;",
+                    "  a_last  <= s2_last;",
+                ]
+            ),
+            "lane_tree_signals": f"    signal lane_sum : signed({product_bits} - 1 downto 0);",
+            "lane_tree": "    lane_sum <= product(0);",
+        }
+    tree_bits = product_bits + ceil_log2(simd)
+    return {
+        "tree_signals": "\n".join(
+            [
+                "  -- Stage 3: the SIMD products of every lane summed.",
+                "  signal s3_valid, s3_first, s3_last : std_logic := '0';",
+            ]
+        ),
+        "tree_control": "\n".join(
+            [
+                "        s3_valid <= s2_valid;",
+                "        s3_first <= s2_first;",
+                "        s3_last  <= s2_last;",
+            ]
+        ),
+        "tree_reset": "        s3_valid   <= '0';",
+        "stage_alignment": "\n".join(
+            [
+                "  a_valid <= s3_valid;",
+                "  a_first <= s3_first;",
+                "  a_last  <= s3_last;",
+            ]
+        ),
+        "lane_tree_signals": f"    signal lane_sum : signed({tree_bits} - 1 downto 0);",
+        "lane_tree": f"""    adder_tree : process (clk)
+      variable sum : signed({tree_bits} - 1 downto 0);
+    begin
+      if rising_edge(clk) then
+        if adv = '1' then
+          sum := (others => '0');
+          for s in 0 to {simd} - 1 loop
+            sum := sum + resize(product(s), {tree_bits});
+          end loop;
+          lane_sum <= sum;
+        end if;
+      end if;
+    end process;""",
+    }
 
 
 def emit_layer(entity: str, layer: DenseLayer, weights: LayerWeights) -> str:
     """VHDL of one dense layer entity with its weights and biases baked in."""
-    check_weights(layer, weights)
-    lanes, groups, fan_in = layer.parallelism, layer.groups, layer.in_features
-    wbits, bbits = layer.weight_fmt.total_bits, layer.bias_fmt.total_bits
-    xbits, ybits = layer.in_fmt.total_bits, layer.out_fmt.total_bits
+    layer.check_weights(weights)
+    pe, simd = layer.folding.pe, layer.folding.simd
+    groups, chunks = layer.groups, layer.chunks
+    wbits, xbits, ybits = layer.weight_fmt.total_bits, layer.in_fmt.total_bits, layer.out_fmt.total_bits
+    acc_bits = layer.acc_bits
 
-    w = _lane_rows(weights.weight, lanes, groups * lanes)  # (G*P, IN)
-    b = _lane_rows(weights.bias, lanes, groups * lanes)  # (G*P,)
-    rom_rows = [[int(w[g * lanes + p, i]) for p in range(lanes)] for g in range(groups) for i in range(fan_in)]
-    bias_rows = [[int(b[g * lanes + p]) for p in range(lanes)] for g in range(groups)]
+    w = np.zeros((groups * pe, chunks * simd), dtype=np.int64)  # padding lanes and slots hold zero weights
+    w[: layer.out_features, : layer.in_features] = weights.weight
+    b = np.zeros(groups * pe, dtype=np.int64)
+    b[: layer.out_features] = weights.bias
+    b = b + layer.requant.round_constant  # the rounding constant rides in the bias (contract.requant)
+    rom_rows = [
+        [int(w[g * pe + p, j * simd + s]) for p in range(pe) for s in range(simd)]
+        for g in range(groups)
+        for j in range(chunks)
+    ]
+    bias_rows = [[int(b[g * pe + p]) for p in range(pe)] for g in range(groups)]
     # Tables have at least 2 entries: GHDL 2.0 prints invalid Verilog for a variable index into 1 entry.
     rom_depth, bias_depth = max(2, len(rom_rows)), max(2, len(bias_rows))
-
-    out_shift_width = groups * lanes * ybits
-    group_width = lanes * ybits
-    if groups == 1:
-        out_shift_update = "out_shift <= group_result;"
-    else:
-        out_shift_update = f"out_shift <= group_result & out_shift({out_shift_width - 1} downto {group_width});"
-    in_width = fan_in * xbits
-    if fan_in == 1:
-        x_rotate = "-- a single input element: nothing to rotate"
-    else:
-        x_rotate = f"x_rotating <= x_rotating({xbits - 1} downto 0) & x_rotating({in_width - 1} downto {xbits});"
     rom_style = VIVADO_ROM_STYLE[layer.rom_storage]
-    requant_decls, requant_stmts = requant_vhdl(layer)
-
+    if pe == 1:
+        out_shift = "null;  -- one lane: nothing to shift"
+    else:
+        out_shift = f"out_reg({(pe - 1) * ybits} - 1 downto 0) <= out_reg({pe * ybits} - 1 downto {ybits});"
     return _template("dense_layer.vhd").substitute(
         entity=entity,
-        in_features=fan_in,
+        in_features=layer.in_features,
         out_features=layer.out_features,
         activation=layer.activation,
-        lanes=lanes,
+        pe=pe,
+        simd=simd,
+        multiplier=layer.folding.multiplier,
         storage=layer.rom_storage,
+        buffer_storage=layer.buffer_storage,
         latency=layer.latency_cycles,
-        in_width=in_width,
-        out_width=layer.out_features * ybits,
+        in_bits=xbits,
+        out_bits=ybits,
         rom_depth=rom_depth,
         rom_width=layer.rom_width,
         rom_entries=_packed_words(rom_rows, wbits),
-        bias_bits=bbits,
+        round_constant=layer.requant.round_constant,
+        acc_bits=acc_bits,
         bias_depth=bias_depth,
-        bias_width=lanes * bbits,
-        bias_entries=_packed_words(bias_rows, bbits),
+        bias_width=pe * acc_bits,
+        bias_entries=_packed_words(bias_rows, acc_bits),
+        chunk_bits=max(1, ceil_log2(chunks)),
+        last_chunk=chunks - 1,
+        bank_bits=max(1, ceil_log2(simd)),
+        last_bank=simd - 1,
+        final_bank=(layer.in_features - 1) % simd,
         addr_bits=max(1, ceil_log2(rom_depth)),
-        last_addr=groups * fan_in - 1,
-        index_bits=max(1, ceil_log2(fan_in)),
-        last_input=fan_in - 1,
-        group_bits=max(1, ceil_log2(bias_depth)),
+        last_addr=groups * chunks - 1,
+        group_bits=max(1, ceil_log2(groups)),
         last_group=groups - 1,
-        out_shift_width=out_shift_width,
+        x_word_width=simd * xbits,
         rom_style_attribute=(
             f'attribute rom_style : string;\n  attribute rom_style of weight_word : signal is "{rom_style}";'
         ),
-        in_bits=xbits,
-        group_result_width=group_width,
-        out_shift_update=out_shift_update,
-        x_rotate=x_rotate,
+        count_bits=pe.bit_length(),
+        last_group_outputs=layer.last_group_outputs,
+        out_shift=out_shift,
+        buffer_banks=_buffer_banks(layer),
         product_bits=xbits + wbits,
-        acc_bits=layer.acc_bits,
         weight_bits=wbits,
-        out_bits=ybits,
-        requant_declarations=requant_decls,
-        requant_statements=requant_stmts,
+        **_multiplier(layer),
+        requant_statements=requant_vhdl(layer),
+        **_tree_parts(layer),
     )
 
 
 def emit_top(design: AcceleratorDesign) -> str:
-    """Top-level entity ``design.name``: the FPGA layers chained output-to-input."""
+    """Top-level entity ``design.name``: the FPGA layers chained element stream to element stream."""
     layers = design.fpga_layers
-    widths = [layers[0].in_features * layers[0].in_fmt.total_bits]
-    widths += [layer.out_features * layer.out_fmt.total_bits for layer in layers]
+    widths = [layers[0].in_fmt.total_bits] + [layer.out_fmt.total_bits for layer in layers]
     n = len(layers)
     signals, instances = [], []
     for k, width in enumerate(widths):
         signals.append(f"  signal link{k}_valid, link{k}_ready : std_logic;")
         signals.append(f"  signal link{k}_data : std_logic_vector({width} - 1 downto 0);")
-    assignments = [
-        "  link0_valid <= in_valid;",
-        "  in_ready    <= link0_ready;",
-        "  link0_data  <= in_data;",
-        f"  out_valid   <= link{n}_valid;",
-        f"  link{n}_ready <= out_ready;",
-        f"  out_data    <= link{n}_data;",
-    ]
     for k in range(n):
         instances.append(
             f"  layer{k} : entity work.{layer_entity_name(design, k)}\n"
@@ -298,17 +299,26 @@ def emit_top(design: AcceleratorDesign) -> str:
             f"      out_valid => link{k + 1}_valid, out_ready => link{k + 1}_ready, out_data => link{k + 1}_data\n"
             "    );"
         )
+    in_elements, out_elements = layers[0].in_size, layers[-1].out_size
     return _template("top.vhd").substitute(
         entity=design.name,
         n_layers=n,
         latency=design.latency_cycles,
         ii=design.initiation_interval,
-        in_width=widths[0],
-        out_width=widths[-1],
+        in_bits=widths[0],
+        out_bits=widths[-1],
+        in_elements=in_elements,
+        in_count_bits=in_elements.bit_length(),
+        out_last=out_elements - 1,
+        out_count_bits=max(1, (out_elements - 1).bit_length()),
+        last_link=n,
         link_signals="\n".join(signals),
-        link_assignments="\n".join(assignments),
         instances="\n\n".join(instances),
     )
+
+
+# One VHDL emitter per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
+EMITTERS: dict[str, Callable[[str, Any, Any], str]] = {"dense": emit_layer}
 
 
 def emit_vhdl(design: AcceleratorDesign, weights: list[LayerWeights]) -> dict[str, str]:
@@ -321,7 +331,7 @@ def emit_vhdl(design: AcceleratorDesign, weights: list[LayerWeights]) -> dict[st
     for index, (layer, layer_weights) in enumerate(zip(design.fpga_layers, selected, strict=True)):
         entity = layer_entity_name(design, index)
         path = f"{entity}.vhd"
-        files[path] = emit_layer(entity, layer, layer_weights)
+        files[path] = EMITTERS[layer.kind](entity, layer, layer_weights)
         order.append(path)
     top = f"{design.name}.vhd"
     files[top] = emit_top(design)

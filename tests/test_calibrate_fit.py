@@ -113,7 +113,7 @@ def test_fit_needs_enough_rows() -> None:
 
 
 def test_features_use_the_exact_accumulator_width() -> None:
-    from dse.fixedpoint import accumulator_bits
+    from contract.fixedpoint import accumulator_bits
     from estimators.dense import dense_features
 
     for point in sample_points(200, seed=5):

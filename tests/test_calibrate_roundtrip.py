@@ -11,8 +11,8 @@ import pytest
 from test_calibrate_fit import TRUE_FF, TRUE_LUT, synthetic_rows, write_rows
 
 from dse.calibrate.cli import add_calibrate_arguments, run_calibrate
-from dse.design import AcceleratorDesign, DenseLayer
-from dse.fixedpoint import FixedFormat
+from contract.design import AcceleratorDesign, DenseLayer
+from contract.fixedpoint import FixedFormat
 from estimators import default_calibration, estimate_design, load_calibration
 from estimators.calibration import FEATURES
 

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from dse.design import AcceleratorDesign, DenseLayer
-from dse.fixedpoint import FixedFormat
+from contract.design import AcceleratorDesign, DenseLayer
+from contract.fixedpoint import FixedFormat
 from estimators import default_calibration, estimate_design, get_device
 from estimators.dense import block_ram_count, estimate_dense
 
@@ -123,7 +123,7 @@ def test_activity_scales_dynamic_power_only() -> None:
 
 
 def test_tiny_roms_stay_in_luts_even_when_bram_is_asked() -> None:
-    from dse.design import MIN_BRAM_DEPTH
+    from contract.design import MIN_BRAM_DEPTH
 
     tiny = layer(2, 4, 2, weight_storage="bram")  # 2 groups x 2 inputs = 4 words
     assert tiny.rom_depth < MIN_BRAM_DEPTH and tiny.rom_storage == "lutrom"

@@ -10,7 +10,7 @@ import pytest
 
 from dse.cli import main
 from dse.config import parse_config
-from dse.reference import load_weights, run_reference
+from contract.reference import load_weights, run_reference
 from dse.search import run_search
 
 pytestmark = pytest.mark.sim
@@ -60,7 +60,7 @@ def test_export_verifies_and_keeps_existing_output(
     # The testbench's expected outputs are the integer model's outputs for its inputs.
     vectors = json.loads((out / "tb" / "tb_vectors.json").read_text())
     weights = load_weights(out / "weights" / "weights.npz")
-    from dse.design import AcceleratorDesign
+    from contract.design import AcceleratorDesign
 
     design = AcceleratorDesign.from_dict(record["design"])
     fpga = [i for i, layer in enumerate(design.layers) if layer.placement == "fpga"]

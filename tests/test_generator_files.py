@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dse.design import AcceleratorDesign, DenseLayer
-from dse.fixedpoint import FixedFormat
+from contract.design import AcceleratorDesign, DenseLayer
+from contract.fixedpoint import FixedFormat
 from generator.project_files import emit_project_files
 from generator.synth import count_resources, fmax_wrapper_verilog
 from generator.verilog_fixes import (

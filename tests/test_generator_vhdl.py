@@ -7,9 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from dse.design import AcceleratorDesign, DenseLayer
-from dse.fixedpoint import ACTIVATIONS, FixedFormat, activate_and_requantize
-from dse.reference import LayerWeights, random_weights
+from contract.design import AcceleratorDesign, DenseLayer
+from contract.fixedpoint import ACTIVATIONS, FixedFormat, activate_and_requantize
+from contract.reference import LayerWeights, random_weights
 from generator import emit_all, emit_vhdl
 from generator.vhdl import COMPILE_ORDER_FILE, RequantPlan, compile_order, fpga_weights, layer_entity_name
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dse.design import AcceleratorDesign, DenseLayer
-from dse.fixedpoint import FixedFormat
-from dse.reference import random_weights
+from contract.design import AcceleratorDesign, DenseLayer
+from contract.fixedpoint import FixedFormat
+from contract.reference import random_weights
 from generator.testbench import VECTORS_FILE, stimulus_vectors
 from generator.verify import VerifyResult, run_cocotb, verify, write_verification_files
 from generator.vhdl import compile_order

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dse.design import AcceleratorDesign, DenseLayer
-from dse.fixedpoint import FixedFormat
-from dse.reference import random_weights
+from contract.design import AcceleratorDesign, DenseLayer
+from contract.fixedpoint import FixedFormat
+from contract.reference import random_weights
 from generator.gatesim import simulate_netlist
 from generator.synth import synthesize
 from generator.testbench import stimulus_vectors

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from dse.datasets import Dataset, load_dataset
-from dse.design import AcceleratorDesign, DenseLayer
-from dse.fixedpoint import ACTIVATIONS, FixedFormat
-from dse.reference import check_weights, run_reference
+from contract.design import AcceleratorDesign, DenseLayer
+from contract.fixedpoint import ACTIVATIONS, FixedFormat
+from contract.reference import check_weights, run_reference
 from dse.training import (
     QuantizedMLP,
     TrainingDiverged,

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from dse.design import AcceleratorDesign
-from dse.reference import LayerWeights
+from contract.design import AcceleratorDesign
+from contract.reference import LayerWeights
 
 
 def weights_hash(weights: list[LayerWeights]) -> str:

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from dse.design import WEIGHT_STORAGES, AcceleratorDesign, DenseLayer
-from dse.fixedpoint import ACTIVATIONS, FixedFormat
+from contract.design import AcceleratorDesign
+from contract.fixedpoint import ACTIVATIONS, FixedFormat
+from contract.layers import DenseLayer
+from contract.layers.base import Knob
+from contract.layers.dense import DENSE_KNOBS, DenseFolding
 from estimators.fit import layer_config
 
 FAMILY_DEVICES = {"xc7": "xc7s15", "ice40": "ice40up5k"}
 FAMILY_CLOCKS = {"xc7": 100.0, "ice40": 24.0}
 TOP_NAME = "cal_dense"
 MAX_IN, MAX_OUT, MIN_BITS, MAX_BITS = 64, 32, 2, 16
+# At most this many multipliers (PE x SIMD) per swept layer: larger ones take minutes each in yosys.
+MAX_MULTIPLIERS = 32
 
 
 @dataclass(frozen=True)
@@ -31,11 +38,25 @@ def _log_uniform_int(rng: np.random.Generator, high: int) -> int:
     return min(high, max(1, int(round(math.exp(rng.uniform(0.0, math.log(high + 0.5)))))))
 
 
+def sample_knob(rng: np.random.Generator, knob: Knob, shape: object) -> int | str:
+    """A knob's sweep range comes from its declaration: 1..bound log-uniform (non-divisors included), or a choice."""
+    if knob.is_int:
+        return _log_uniform_int(rng, knob.upper(shape))
+    return str(rng.choice(knob.choices))
+
+
+@dataclass(frozen=True)
+class _Shape:
+    in_features: int
+    out_features: int
+
+
 def sample_layer(rng: np.random.Generator) -> DenseLayer:
     in_features = int(rng.integers(1, MAX_IN + 1)) if rng.random() < 0.5 else _log_uniform_int(rng, MAX_IN)
     out_features = int(rng.integers(1, MAX_OUT + 1)) if rng.random() < 0.5 else _log_uniform_int(rng, MAX_OUT)
-    # P from 1 to OUT including non-divisors; log-uniform so that few-lane designs are not rare.
-    parallelism = _log_uniform_int(rng, out_features)
+    shape = _Shape(in_features, out_features)
+    knobs = {knob.name: sample_knob(rng, knob, shape) for knob in DENSE_KNOBS}
+    knobs["simd"] = max(1, min(int(knobs["simd"]), MAX_MULTIPLIERS // int(knobs["pe"])))
     bx, bw, by = (int(b) for b in rng.integers(MIN_BITS, MAX_BITS + 1, size=3))
     fx, fw = int(rng.integers(0, bx)), int(rng.integers(0, bw))
     fy = int(rng.integers(0, min(by - 1, fx + fw) + 1))
@@ -46,9 +67,12 @@ def sample_layer(rng: np.random.Generator) -> DenseLayer:
         FixedFormat(bx, fx),
         FixedFormat(bw, fw),
         FixedFormat(by, fy),
-        parallelism=parallelism,
-        weight_storage=str(rng.choice(WEIGHT_STORAGES)),
+        folding=DenseFolding(**knobs),  # type: ignore[arg-type]
     )
+
+
+# One sweep sampler per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
+SWEEP_SAMPLERS: dict[str, Callable[[np.random.Generator], Any]] = {"dense": sample_layer}
 
 
 def sample_points(samples: int, seed: int) -> list[SweepPoint]:

@@ -16,16 +16,25 @@ from typing import Any
 import numpy as np
 
 import dse
+from contract.reference import random_weights
 from dse.calibrate.cache import ResultCache, point_key
 from dse.calibrate.space import FAMILY_DEVICES, SweepPoint, sample_points, single_layer_design
 from dse.calibrate.space import weights_seed as point_weights_seed
-from dse.reference import random_weights
 from estimators.calibration import FEATURES, default_calibration
-from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers
+from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers, dsps_per_product
 from estimators.fit import CONFIG_COLUMNS
 
 MEASURED = ("lut", "ff", "dsp", "bram", "carry", "lutram", "fmax_mhz")
-DERIVED = ("groups", "rom_depth", "rom_width", "acc_bits", "requant_bits", "dsps_per_lane_rule", "bram_rule")
+DERIVED = (
+    "groups",
+    "chunks",
+    "rom_depth",
+    "rom_width",
+    "acc_bits",
+    "requant_bits",
+    "dsps_per_product_rule",
+    "bram_rule",
+)
 META = ("device", "ghdl", "yosys", "nextpnr", "generator", "runtime_s", "cache_key", "error")
 COLUMNS = ("sample", "family", *CONFIG_COLUMNS, *DERIVED, *(f"f_{name}" for name in FEATURES), *MEASURED, *META)
 
@@ -59,14 +68,15 @@ def _structural(point: SweepPoint, family: str) -> dict[str, Any]:
     """Derived columns and features under the *default* calibration's rules (fit recomputes its own)."""
     layer = point.layer
     calibration = default_calibration(family)
-    dsps = calibration.dsp_rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits)
+    dsps = dsps_per_product(layer, calibration)
     row: dict[str, Any] = {
         "groups": layer.groups,
+        "chunks": layer.chunks,
         "rom_depth": layer.rom_depth,
         "rom_width": layer.rom_width,
         "acc_bits": layer.acc_bits,
         "requant_bits": layer.requant_bits,
-        "dsps_per_lane_rule": dsps,
+        "dsps_per_product_rule": dsps,
         "bram_rule": dense_numbers(layer, calibration)[5],
     }
     features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[calibration.bram_kind])

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import torch
 
-from dse.design import AcceleratorDesign
+from contract.design import AcceleratorDesign
 from dse.training.quant import QuantizedMLP
 
-FORMAT = "dse.training.checkpoint/1"
+FORMAT = "dse.training.checkpoint/2"  # 2: one QAT module per layer kind
 
 
 def save_checkpoint(path: Path | str, model: QuantizedMLP) -> None:

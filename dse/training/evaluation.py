@@ -7,10 +7,10 @@ import math
 import numpy as np
 import torch
 
+from contract.design import AcceleratorDesign
+from contract.reference import LayerWeights, run_reference
 from dse.datasets import Dataset
-from dse.design import AcceleratorDesign
-from dse.reference import LayerWeights, run_reference
-from dse.training.quant import QuantizedMLP, to_codes
+from dse.training.quant import QuantizedMLP
 
 
 def quantize_inputs(design: AcceleratorDesign, x_float: np.ndarray) -> np.ndarray:
@@ -20,10 +20,7 @@ def quantize_inputs(design: AcceleratorDesign, x_float: np.ndarray) -> np.ndarra
 
 def export_integer_weights(model: QuantizedMLP) -> list[LayerWeights]:
     """The integer codes the fake-quantized forward pass uses: weights in weight_fmt, biases in bias_fmt."""
-    result = []
-    for layer, weight, bias in zip(model.design.layers, model.weights, model.biases, strict=True):
-        result.append(LayerWeights(to_codes(weight, layer.weight_fmt), to_codes(bias, layer.bias_fmt)))
-    return result
+    return model.integer_weights()
 
 
 def compute_metrics(outputs: np.ndarray, y: np.ndarray, task: str) -> dict[str, float]:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import torch
 from torch.nn import functional
 
+from contract.design import AcceleratorDesign
+from contract.reference import LayerWeights
 from dse.datasets import Dataset
-from dse.design import AcceleratorDesign
-from dse.reference import LayerWeights
 from dse.training.evaluation import compute_metrics, export_integer_weights
 from dse.training.quant import QuantizedMLP
 
@@ -51,15 +51,15 @@ class TrainedModel:
 
 
 def check_compatible(design: AcceleratorDesign, dataset: Dataset) -> None:
-    if design.layers[0].in_features != dataset.n_features:
+    if design.layers[0].in_size != dataset.n_features:
         raise ValueError(
-            f"design takes {design.layers[0].in_features} inputs but dataset "
+            f"design takes {design.layers[0].in_size} inputs but dataset "
             f"{dataset.name!r} has {dataset.n_features} features"
         )
-    if design.layers[-1].out_features != dataset.n_outputs:
+    if design.layers[-1].out_size != dataset.n_outputs:
         what = "classes" if dataset.task == "classification" else "targets"
         raise ValueError(
-            f"design has {design.layers[-1].out_features} outputs but dataset "
+            f"design has {design.layers[-1].out_size} outputs but dataset "
             f"{dataset.name!r} has {dataset.n_outputs} {what}"
         )
 

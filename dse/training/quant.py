@@ -7,13 +7,16 @@ whatever order BLAS sums in. So the fake-quantized forward pass *is* the integer
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional
 
-from dse.design import AcceleratorDesign
-from dse.fixedpoint import FixedFormat
+from contract.design import AcceleratorDesign
+from contract.fixedpoint import FixedFormat
+from contract.layers import DenseLayer, DenseWeights
 
 # float64 holds every integer of up to 53 bits (sign included) exactly.
 EXACT_BITS = 53
@@ -72,48 +75,70 @@ def activate(acc: torch.Tensor, activation: str) -> torch.Tensor:
     raise ValueError(f"unknown activation {activation!r}")
 
 
-class QuantizedMLP(nn.Module):
-    """All dense layers of a design (whatever their placement) with fake quantization everywhere."""
+class DenseQAT(nn.Module):
+    """The dense kind's QAT module: fake-quantized weights and bias, activation, fake-quantized output."""
+
+    def __init__(self, layer: DenseLayer) -> None:
+        super().__init__()
+        self.layer = layer
+        self.weight = nn.Parameter(torch.zeros(layer.out_features, layer.in_features, dtype=torch.float64))
+        self.bias = nn.Parameter(torch.zeros(layer.out_features, dtype=torch.float64))
+
+    def reset_parameters(self, generator: torch.Generator) -> None:
+        """Uniform He init, clipped to the weight format: at least one LSB (so that narrow formats do not
+        round every weight to 0) and at most the largest code. Biases start at 0."""
+        fmt = self.layer.weight_fmt
+        bound = min(max((6.0 / self.layer.in_features) ** 0.5, 1.0 / fmt.scale), fmt.max_int / fmt.scale)
+        if fmt.max_int == 0:  # 1-bit weights: the only codes are -1 and 0
+            bound = 1.0 / fmt.scale
+        with torch.no_grad():
+            self.weight.uniform_(-bound, bound, generator=generator)
+            self.bias.zero_()
+
+    def forward(self, x: torch.Tensor, quantized: bool = True) -> torch.Tensor:
+        layer, weight, bias = self.layer, self.weight, self.bias
+        if quantized:
+            weight, bias = fake_quant(weight, layer.weight_fmt), fake_quant(bias, layer.bias_fmt)
+        x = activate(functional.linear(x, weight, bias), layer.activation)
+        return fake_quant(x, layer.out_fmt) if quantized else x
+
+    def integer_weights(self) -> DenseWeights:
+        return DenseWeights(to_codes(self.weight, self.layer.weight_fmt), to_codes(self.bias, self.layer.bias_fmt))
+
+
+# One QAT module per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
+QAT_MODULES: dict[str, type[nn.Module]] = {"dense": DenseQAT}
+
+
+class QuantizedNet(nn.Module):
+    """Every layer of a design (whatever its placement), each as its kind's QAT module."""
 
     def __init__(self, design: AcceleratorDesign) -> None:
         super().__init__()
         check_exact(design)
         self.design = design
-        self.weights = nn.ParameterList(
-            nn.Parameter(torch.zeros(layer.out_features, layer.in_features, dtype=torch.float64))
-            for layer in design.layers
-        )
-        self.biases = nn.ParameterList(
-            nn.Parameter(torch.zeros(layer.out_features, dtype=torch.float64)) for layer in design.layers
-        )
+        self.layers = nn.ModuleList(QAT_MODULES[layer.kind](layer) for layer in design.layers)
 
     def reset_parameters(self, generator: torch.Generator) -> None:
-        """Uniform He init, clipped to the weight format: at least one LSB (so that narrow formats do not
-        round every weight to 0) and at most the largest code. Biases start at 0."""
-        with torch.no_grad():
-            for layer, weight, bias in zip(self.design.layers, self.weights, self.biases, strict=True):
-                fmt = layer.weight_fmt
-                bound = min(max((6.0 / layer.in_features) ** 0.5, 1.0 / fmt.scale), fmt.max_int / fmt.scale)
-                if fmt.max_int == 0:  # 1-bit weights: the only codes are -1 and 0
-                    bound = 1.0 / fmt.scale
-                weight.uniform_(-bound, bound, generator=generator)
-                bias.zero_()
+        for module in self.layers:
+            module.reset_parameters(generator)  # type: ignore[operator]
 
     def forward(self, x: torch.Tensor, quantized: bool = True) -> torch.Tensor:
-        """x: float features (N, in) -> dequantized outputs; ``quantized=False`` is the plain float model."""
-        layers = self.design.layers
+        """x: float inputs -> dequantized outputs; ``quantized=False`` is the plain float model."""
         if quantized:
-            x = fake_quant(x, layers[0].in_fmt)
-        for layer, weight, bias in zip(layers, self.weights, self.biases, strict=True):
-            if quantized:
-                weight, bias = fake_quant(weight, layer.weight_fmt), fake_quant(bias, layer.bias_fmt)
-            x = activate(functional.linear(x, weight, bias), layer.activation)
-            if quantized:
-                x = fake_quant(x, layer.out_fmt)
+            x = fake_quant(x, self.design.layers[0].in_fmt)
+        for module in self.layers:
+            x = module(x, quantized)
         return x
+
+    def integer_weights(self) -> list[Any]:
+        return [module.integer_weights() for module in self.layers]  # type: ignore[operator]
 
     def output_codes(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
         """Integer output codes of the last layer, computed by the fake-quantized torch model."""
         with torch.no_grad():
             out = self(torch.as_tensor(x, dtype=torch.float64))
         return to_codes(out, self.design.layers[-1].out_fmt)
+
+
+QuantizedMLP = QuantizedNet  # the name the training loop and checkpoints used before layer kinds

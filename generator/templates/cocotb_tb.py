@@ -1,9 +1,11 @@
 """cocotb 2.x testbench for a generated dse accelerator (written by generator.testbench).
 
-Reads its vectors from the JSON file named by $DSE_TB_VECTORS and runs three phases on the valid/ready ports:
-  1. latency: one vector at a time, out_ready high; latency = input hand-shake edge -> output hand-shake edge;
-  2. throughput: inputs offered back to back, out_ready high; initiation interval = steady-state spacing of
-     input hand-shakes (the last one; all spacings are reported);
+Reads its vectors from the JSON file named by $DSE_TB_VECTORS and runs three phases on the element streams
+(one element per hand-shake on in_data / out_data):
+  1. latency: one vector at a time, out_ready high; latency = the first input element's hand-shake edge to the
+     last output element's;
+  2. throughput: input elements offered back to back, out_ready high; initiation interval = spacing of the
+     vectors' first-element hand-shakes (all spacings are reported);
   3. back-pressure: in_valid and out_ready toggle pseudo-randomly.
 Every output of every phase is compared bit-exactly with the expected codes. The results go to the JSON file
 named by $DSE_TB_RESULTS; the test fails on any mismatch, missing output, empty vector set or wrong cycle count.
@@ -28,15 +30,9 @@ RESULTS_ENV = "DSE_TB_RESULTS"
 MAX_DETAILS = 5
 
 
-def pack(codes: list[int], bits: int) -> int:
-    """Element i at bits (i+1)*B-1 downto i*B, two's complement."""
-    mask = (1 << bits) - 1
-    return sum((code & mask) << (i * bits) for i, code in enumerate(codes))
-
-
-def unpack(value: int, count: int, bits: int) -> list[int]:
-    mask, sign = (1 << bits) - 1, 1 << (bits - 1)
-    return [(((value >> (i * bits)) & mask) ^ sign) - sign for i in range(count)]
+def to_signed(value: int, bits: int) -> int:
+    sign = 1 << (bits - 1)
+    return ((value & ((1 << bits) - 1)) ^ sign) - sign
 
 
 class Phase:
@@ -47,11 +43,11 @@ class Phase:
         self.config = config
         self.cycle = 0
 
-    def read_output(self) -> list[int] | str:
+    def read_output(self) -> int | str:
         value = self.dut.out_data.value
         if not value.is_resolvable:
             return str(value)  # X/U/Z bits: reported as a mismatch
-        return unpack(value.to_unsigned(), self.config["out_features"], self.config["out_bits"])
+        return to_signed(value.to_unsigned(), self.config["out_bits"])
 
     async def reset(self) -> None:
         self.dut.rst.value = 1
@@ -70,18 +66,24 @@ class Phase:
         offer: Callable[[int, int, int], bool],
         take: Callable[[int], bool],
         max_cycles: int,
-    ) -> tuple[list[int], list[int], list[list[int] | str]]:
-        """offer(cycle, next_input, outputs_so_far) -> drive in_valid; take(cycle) -> drive out_ready."""
+    ) -> tuple[list[int], list[int], list[list[int | str]]]:
+        """offer(cycle, vector, vectors_out) -> drive in_valid; take(cycle) -> drive out_ready.
+
+        Returns the edges of each vector's first input element, of each vector's last output element, and the
+        output vectors.
+        """
         dut, bits = self.dut, self.config["in_bits"]
-        in_edges: list[int] = []
-        out_edges: list[int] = []
-        outputs: list[list[int] | str] = []
-        next_input, in_valid, out_ready = 0, False, False
+        mask, n_in, n_out = (1 << bits) - 1, self.config["in_features"], self.config["out_features"]
+        first_in_edges: list[int] = []
+        last_out_edges: list[int] = []
+        outputs: list[list[int | str]] = []
+        current: list[int | str] = []
+        vector, element, in_valid = 0, 0, False
         while len(outputs) < len(inputs) and self.cycle < max_cycles:
-            # Drive for the coming edge; a valid input stays offered until it is taken.
-            if not in_valid and next_input < len(inputs) and offer(self.cycle, next_input, len(outputs)):
+            # Drive for the coming edge; a valid element stays offered until it is taken.
+            if not in_valid and vector < len(inputs) and offer(self.cycle, vector, len(outputs)):
                 in_valid = True
-                dut.in_data.value = pack(inputs[next_input], bits)
+                dut.in_data.value = inputs[vector][element] & mask
             out_ready = take(self.cycle)
             dut.in_valid.value = int(in_valid)
             dut.out_ready.value = int(out_ready)
@@ -89,18 +91,24 @@ class Phase:
             self.cycle += 1
             # At the edge the DUT's outputs still hold their pre-edge values: that is the hand-shake.
             if out_ready and int(dut.out_valid.value) == 1:
-                outputs.append(self.read_output())
-                out_edges.append(self.cycle)
+                current.append(self.read_output())
+                if len(current) == n_out:
+                    outputs.append(current)
+                    last_out_edges.append(self.cycle)
+                    current = []
             if in_valid and int(dut.in_ready.value) == 1:
-                in_edges.append(self.cycle)
-                next_input += 1
+                if element == 0:
+                    first_in_edges.append(self.cycle)
+                element += 1
+                if element == n_in:
+                    vector, element = vector + 1, 0
                 in_valid = False
         dut.in_valid.value = 0
         dut.out_ready.value = 0
-        return in_edges, out_edges, outputs
+        return first_in_edges, last_out_edges, outputs
 
 
-def compare(name: str, expected: list[list[int]], outputs: list[list[int] | str], details: list[dict]) -> int:
+def compare(name: str, expected: list[list[int]], outputs: list[list[int | str]], details: list[dict]) -> int:
     mismatches = abs(len(expected) - len(outputs))
     for index, (want, got) in enumerate(zip(expected, outputs, strict=False)):
         if want != got:
@@ -117,6 +125,7 @@ async def check_accelerator(dut: Any) -> None:
     period = config.get("clock_period_ns", 10)
     Clock(dut.clk, period, unit="ns").start()
     budget = (len(inputs) + 4) * 4 * (config["expected_latency_cycles"] + config["expected_ii_cycles"] + 8)
+    budget += 4 * len(inputs) * (config["in_features"] + config["out_features"])
 
     results: dict[str, Any] = {
         "n_vectors": len(inputs),
@@ -149,7 +158,6 @@ async def check_accelerator(dut: Any) -> None:
     intervals = [b - a for a, b in zip(in_edges, in_edges[1:], strict=False)]
     results["throughput_outputs"] = len(outputs)
     results["ii_intervals"] = intervals
-    # Before the pipeline fills, a fast first layer may accept early; the steady state is the slowest layer.
     results["ii_cycles"] = max(intervals) if intervals else None
     results["ii_steady_cycles"] = intervals[-1] if intervals else None
 

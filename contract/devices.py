@@ -39,7 +39,7 @@ class Device:
 
 @cache
 def load_devices() -> dict[str, Device]:
-    text = resources.files("estimators").joinpath("devices.yaml").read_text()
+    text = resources.files("contract").joinpath("devices.yaml").read_text()
     return {name: Device(name=name, **fields) for name, fields in yaml.safe_load(text).items()}
 
 

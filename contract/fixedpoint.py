@@ -63,12 +63,13 @@ def product_format(in_fmt: FixedFormat, weight_fmt: FixedFormat) -> FixedFormat:
     return FixedFormat(in_fmt.total_bits + weight_fmt.total_bits, in_fmt.frac_bits + weight_fmt.frac_bits)
 
 
-def accumulator_bits(in_fmt: FixedFormat, weight_fmt: FixedFormat, fan_in: int) -> int:
-    """Smallest signed width that holds bias + sum of ``fan_in`` products for every input.
+def accumulator_bits(in_fmt: FixedFormat, weight_fmt: FixedFormat, fan_in: int, offset: int = 0) -> int:
+    """Smallest signed width that holds bias + sum of ``fan_in`` products (+ a constant ``offset`` >= 0).
 
-    |x*w| <= 2**(Bx+Bw-2) and |bias| <= 2**(Bx+Bw-1), so |acc| <= 2**(Bx+Bw-2) * (fan_in + 2).
+    |x*w| <= 2**(Bx+Bw-2) and |bias| <= 2**(Bx+Bw-1), so |acc| <= 2**(Bx+Bw-2) * (fan_in + 2) + offset.
+    The hardware folds the rounding constant into the bias (``offset``), so its accumulator is sized for it.
     """
-    max_abs = (1 << (in_fmt.total_bits + weight_fmt.total_bits - 2)) * (fan_in + 2)
+    max_abs = (1 << (in_fmt.total_bits + weight_fmt.total_bits - 2)) * (fan_in + 2) + offset
     return max_abs.bit_length() + 1
 
 

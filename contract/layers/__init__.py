@@ -1,0 +1,16 @@
+"""Layer kinds. Importing this package registers every kind in ``KINDS``."""
+
+from contract.layers.base import KINDS, PLACEMENTS, Knob, Layer, layer_from_dict, register
+from contract.layers.dense import DenseFolding, DenseLayer, DenseWeights
+
+__all__ = [
+    "KINDS",
+    "PLACEMENTS",
+    "DenseFolding",
+    "DenseLayer",
+    "DenseWeights",
+    "Knob",
+    "Layer",
+    "layer_from_dict",
+    "register",
+]

@@ -1,0 +1,244 @@
+"""The dense kind: y = act(W x + b) on the PE x SIMD engine (docs/architecture.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from contract.fixedpoint import ACTIVATIONS, FixedFormat, accumulator_bits, activate_and_requantize, product_format
+from contract.layers.base import PLACEMENTS, Knob, register
+from contract.requant import RequantPlan, requant_plan
+
+WEIGHT_STORAGES = ("lutrom", "bram")
+MULTIPLIERS = ("dsp", "lut")
+# A block RAM for a few words wastes a whole block, and yosys folds such tiny ROMs' constant columns
+# depending on the weight values, so their block count cannot be known before training: keep them in LUTs.
+MIN_BRAM_DEPTH = 8
+# Input-buffer banks at least this deep go to block RAM; shallower ones are LUTRAM.
+BUFFER_BRAM_MIN_DEPTH = 128
+# Last input accepted -> first results in the output register beyond the group loop: buffer read, product,
+# accumulate, output register (one more for the SIMD adder tree).
+PIPELINE_CYCLES = 4
+
+DENSE_KNOBS = (
+    Knob("pe", 1, "output lanes: outputs computed side by side", bound="out_features", alias="parallelism"),
+    Knob("simd", 1, "inputs consumed per cycle by every lane (need not divide the input count)", bound="in_features"),
+    Knob("multiplier", "dsp", "where products are built: DSP blocks or LUT logic", choices=MULTIPLIERS),
+    Knob("weight_storage", "lutrom", "where the weight ROM lives", choices=WEIGHT_STORAGES),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DenseFolding:
+    """The hardware knobs of one dense layer (declared in DENSE_KNOBS)."""
+
+    pe: int = 1
+    simd: int = 1
+    multiplier: str = "dsp"
+    weight_storage: str = "lutrom"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pe": self.pe, "simd": self.simd, "multiplier": self.multiplier, "weight_storage": self.weight_storage}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DenseFolding:
+        return cls(
+            pe=int(data.get("pe", data.get("parallelism", 1))),
+            simd=int(data.get("simd", 1)),
+            multiplier=str(data.get("multiplier", "dsp")),
+            weight_storage=str(data.get("weight_storage", "lutrom")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DenseWeights:
+    """Integer codes: ``weight`` is (out, in) in the layer's weight format, ``bias`` is (out,) in its bias format."""
+
+    weight: np.ndarray
+    bias: np.ndarray
+
+
+@register("dense")
+@dataclass(frozen=True, slots=True)
+class DenseLayer:
+    in_features: int
+    out_features: int
+    activation: str
+    in_fmt: FixedFormat
+    weight_fmt: FixedFormat
+    out_fmt: FixedFormat
+    folding: DenseFolding = field(default_factory=DenseFolding)
+    placement: str = "fpga"
+
+    kind = "dense"
+    KNOBS = DENSE_KNOBS
+
+    def __post_init__(self) -> None:
+        if self.in_features < 1 or self.out_features < 1:
+            raise ValueError("in_features and out_features must be >= 1")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        for knob in DENSE_KNOBS:
+            knob.check(getattr(self.folding, knob.name), self)
+        if self.placement not in PLACEMENTS:
+            raise ValueError(f"placement must be one of {PLACEMENTS}, got {self.placement!r}")
+        for name, fmt in (("in_fmt", self.in_fmt), ("weight_fmt", self.weight_fmt), ("out_fmt", self.out_fmt)):
+            if fmt.frac_bits < 0:
+                raise ValueError(f"{name} frac_bits must be >= 0, got {fmt.frac_bits}")
+        if self.out_fmt.frac_bits > self.acc_frac_bits:
+            raise ValueError(
+                f"out frac_bits ({self.out_fmt.frac_bits}) must be <= in frac + weight frac ({self.acc_frac_bits})"
+            )
+
+    # --- shape -------------------------------------------------------------------------------------------
+    @property
+    def in_size(self) -> int:
+        return self.in_features
+
+    @property
+    def out_size(self) -> int:
+        return self.out_features
+
+    @property
+    def macs(self) -> int:
+        return self.in_features * self.out_features
+
+    @property
+    def params(self) -> int:
+        return self.in_features * self.out_features + self.out_features
+
+    # --- folding -----------------------------------------------------------------------------------------
+    @property
+    def groups(self) -> int:
+        """Output groups computed one after another: ceil(OUT / PE)."""
+        return -(-self.out_features // self.folding.pe)
+
+    @property
+    def chunks(self) -> int:
+        """Input chunks of SIMD elements per group: ceil(IN / SIMD)."""
+        return -(-self.in_features // self.folding.simd)
+
+    @property
+    def last_group_outputs(self) -> int:
+        return self.out_features - (self.groups - 1) * self.folding.pe
+
+    @property
+    def rom_depth(self) -> int:
+        """Weight ROM words: word g*C + j holds the PE x SIMD weights of group g, chunk j."""
+        return self.groups * self.chunks
+
+    @property
+    def rom_width(self) -> int:
+        return self.folding.pe * self.folding.simd * self.weight_fmt.total_bits
+
+    @property
+    def rom_storage(self) -> str:
+        """Where the weights really live: a ROM shallower than MIN_BRAM_DEPTH stays in LUTs even if "bram" was asked."""
+        if self.folding.weight_storage == "bram" and self.rom_depth >= MIN_BRAM_DEPTH:
+            return "bram"
+        return "lutrom"
+
+    @property
+    def buffer_storage(self) -> str:
+        """The input buffer: SIMD banks of C words; LUTRAM, or block RAM when deep."""
+        return "bram" if self.chunks >= BUFFER_BRAM_MIN_DEPTH else "lutram"
+
+    @property
+    def tree_stages(self) -> int:
+        """Register stages of the per-lane SIMD adder tree (none for SIMD = 1)."""
+        return 1 if self.folding.simd > 1 else 0
+
+    @property
+    def group_period(self) -> int:
+        """Cycles between groups: C reads, or the PE-element drain of the output register when that is longer."""
+        return max(self.chunks, self.folding.pe)
+
+    @property
+    def latency_cycles(self) -> int:
+        """Edge of the last input element's hand-shake to the edge of the last output element's (out_ready high)."""
+        return PIPELINE_CYCLES + self.tree_stages + (self.groups - 1) * self.group_period + self.last_group_outputs
+
+    @property
+    def bound_cycles(self) -> float:
+        """MACs / (PE x SIMD): the cycles if every multiplier worked every cycle."""
+        return self.macs / (self.folding.pe * self.folding.simd)
+
+    # --- arithmetic --------------------------------------------------------------------------------------
+    @property
+    def bias_fmt(self) -> FixedFormat:
+        return product_format(self.in_fmt, self.weight_fmt)
+
+    @property
+    def acc_frac_bits(self) -> int:
+        return self.in_fmt.frac_bits + self.weight_fmt.frac_bits
+
+    @property
+    def requant(self) -> RequantPlan:
+        return requant_plan(self.activation, self.acc_frac_bits, self.out_fmt)
+
+    @property
+    def acc_bits(self) -> int:
+        """The hardware accumulator: bias + round constant + every product, never overflowing."""
+        return accumulator_bits(self.in_fmt, self.weight_fmt, self.in_features, self.requant.round_constant)
+
+    @property
+    def requant_bits(self) -> int:
+        """Width the float64 QAT model needs to be exact (contract.fixedpoint.requant_bits)."""
+        from contract.fixedpoint import requant_bits
+
+        return requant_bits(accumulator_bits(self.in_fmt, self.weight_fmt, self.in_features), self.acc_frac_bits)
+
+    # --- reference ---------------------------------------------------------------------------------------
+    def check_weights(self, weights: DenseWeights) -> None:
+        if weights.weight.shape != (self.out_features, self.in_features):
+            raise ValueError(f"weight shape {weights.weight.shape} != {(self.out_features, self.in_features)}")
+        if weights.bias.shape != (self.out_features,):
+            raise ValueError(f"bias shape {weights.bias.shape} != {(self.out_features,)}")
+        for name, codes, fmt in (("weight", weights.weight, self.weight_fmt), ("bias", weights.bias, self.bias_fmt)):
+            if codes.size and (codes.min() < fmt.min_int or codes.max() > fmt.max_int):
+                raise ValueError(f"{name} codes out of range for {fmt}")
+
+    def forward(self, weights: DenseWeights, x: np.ndarray) -> np.ndarray:
+        """x: (N, in) integer codes in ``in_fmt`` -> (N, out) codes in ``out_fmt``."""
+        x = np.asarray(x, dtype=np.int64)
+        acc = x @ weights.weight.astype(np.int64).T + weights.bias.astype(np.int64)
+        return activate_and_requantize(acc, self.acc_frac_bits, self.activation, self.out_fmt)
+
+    def random_weights(self, rng: np.random.Generator) -> DenseWeights:
+        """Full-range random codes: the hardest case for accumulator widths (tests and sweeps)."""
+        w = rng.integers(
+            self.weight_fmt.min_int, self.weight_fmt.max_int + 1, size=(self.out_features, self.in_features)
+        )
+        b = rng.integers(self.bias_fmt.min_int, self.bias_fmt.max_int + 1, size=self.out_features)
+        return DenseWeights(w.astype(np.int64), b.astype(np.int64))
+
+    # --- serialization -----------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": "dense",
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "activation": self.activation,
+            "in_fmt": self.in_fmt.to_dict(),
+            "weight_fmt": self.weight_fmt.to_dict(),
+            "out_fmt": self.out_fmt.to_dict(),
+            "folding": self.folding.to_dict(),
+            "placement": self.placement,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DenseLayer:
+        # Version-1 designs kept the knobs at the top level ("parallelism", "weight_storage").
+        folding = data.get("folding", data)
+        return cls(
+            in_features=int(data["in_features"]),
+            out_features=int(data["out_features"]),
+            activation=str(data["activation"]),
+            in_fmt=FixedFormat.from_dict(data["in_fmt"]),
+            weight_fmt=FixedFormat.from_dict(data["weight_fmt"]),
+            out_fmt=FixedFormat.from_dict(data["out_fmt"]),
+            folding=DenseFolding.from_dict(folding),
+            placement=str(data.get("placement", "fpga")),
+        )
