@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import time
 
-from contract.design import AcceleratorDesign, DenseLayer
+from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
+from contract.layers import DenseFolding, DenseLayer
 from estimators import estimate_design
 
 
@@ -27,8 +28,12 @@ def random_design(rng: random.Random) -> AcceleratorDesign:
                 act,
                 weight,
                 out,
-                parallelism=rng.randint(1, fan_out),
-                weight_storage=rng.choice(["lutrom", "bram"]),
+                folding=DenseFolding(
+                    pe=rng.randint(1, fan_out),
+                    simd=rng.randint(1, fan_in),
+                    multiplier=rng.choice(["dsp", "lut"]),
+                    weight_storage=rng.choice(["lutrom", "bram"]),
+                ),
                 placement="mcu" if last and rng.random() < 0.3 else "fpga",
             )
         )

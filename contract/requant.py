@@ -33,6 +33,20 @@ class RequantPlan:
         """acc' bits s + By - 1 .. 0: only these reach the output (besides the two comparisons)."""
         return self.shift + self.out_bits
 
+    def select_structure(self, acc_bits: int) -> tuple[int, int, int, int, int]:
+        """What the output select is made of, for an accumulator of ``acc_bits``:
+        (active comparisons, bits where low and high differ, bits where they agree, bits of a one-sided clamp,
+        bits of a sign-only select). A threshold outside the accumulator's range is a constant, not a comparator.
+        """
+        acc_min, acc_max = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
+        active = (acc_min < self.below <= acc_max) + (acc_min < self.above <= acc_max)
+        if self.below == self.above == 0:  # high or 0 by the sign bit alone
+            return active, 0, 0, 0, self.out_bits
+        if active == 2:
+            diff = ((self.low ^ self.high) & ((1 << self.out_bits) - 1)).bit_count()
+            return active, diff, self.out_bits - diff, 0, 0
+        return active, 0, 0, self.out_bits if active else 0, 0
+
     def apply(self, biased_acc: np.ndarray) -> np.ndarray:
         """The hardware's integer function of acc' (for tests against contract.fixedpoint)."""
         acc = np.asarray(biased_acc, dtype=np.int64)

@@ -29,6 +29,7 @@ FEATURES = (
     "tree_bits",  # SIMD adder trees: lanes x (SIMD - 1) x tree width
     "tree_reg_bits",  # their output registers: lanes x tree width
     "buffer_bits",  # input buffer read registers: SIMD x Bx
+    "buffer_reg_bits",  # input buffer in registers (iCE40, which has no LUTRAM): SIMD x C x Bx
     "out_bits",  # output register: lanes x By
     "out_shift_bits",  # its shift path: (lanes - 1) x By
     "counter_bits",  # address, chunk, group, bank and count registers

@@ -6,9 +6,7 @@ from __future__ import annotations
 from functools import cache
 from operator import mul
 
-from contract.fixedpoint import ceil_log2
-from contract.layers.dense import DenseLayer
-from contract.requant import requant_plan
+from contract.layers.dense import BUFFER_BRAM_MIN_DEPTH, MIN_BRAM_DEPTH, DenseLayer
 from estimators.base import LayerEstimate, LayerNumbers
 from estimators.calibration import Calibration
 
@@ -21,6 +19,7 @@ _BLOCK_SHAPES = {
 _BLOCK_UNIT = {"xc7": 0.5, "ice40": 1.0}
 # Words of a 1-bit-wide ROM that one LUT holds: LUT6 on 7-series, LUT4 on iCE40.
 ROM_WORDS_PER_LUT = {"xc7": 64, "ice40": 16}
+_LUT_INPUTS = {64: 6, 16: 4}
 
 
 @cache
@@ -28,28 +27,6 @@ def block_ram_count(depth: int, width: int, kind: str) -> float:
     """Fewest blocks that hold a depth x width memory, in the family's native BRAM unit."""
     blocks = min(-(-depth // d) * -(-width // w) for d, w in _BLOCK_SHAPES[kind])
     return blocks * _BLOCK_UNIT[kind]
-
-
-@cache
-def _requant_costs(layer_key: tuple, acc: int, lut_inputs: int) -> tuple[int, int, int, int, int, int]:
-    """Per lane: (clamp_chunks, clamp_wide_bits, mux_diff, mux_same, mux_one, sign_select) of contract.requant."""
-    activation, frac, out_fmt = layer_key
-    plan = requant_plan(activation, frac, out_fmt)
-    out_bits = plan.out_bits
-    acc_min, acc_max = -(1 << (acc - 1)), (1 << (acc - 1)) - 1
-    # A comparison with a threshold outside the accumulator range is a constant (generator.vhdl).
-    active = (acc_min < plan.below <= acc_max) + (acc_min < plan.above <= acc_max)
-    if acc <= 32:
-        # yosys cmp2lcu: a comparison with a constant becomes one LUT-wide chunk per LUT input count + a carry chain.
-        chunks, wide = active * -(-acc // lut_inputs), 0
-    else:
-        chunks, wide = 0, active * acc
-    if plan.below == plan.above == 0:
-        return chunks, wide, 0, 0, 0, out_bits
-    if active == 2:
-        diff = ((plan.low ^ plan.high) & ((1 << out_bits) - 1)).bit_count()
-        return chunks, wide, diff, out_bits - diff, 0, 0
-    return chunks, wide, 0, 0, out_bits if active else 0, 0
 
 
 def dsps_per_product(layer: DenseLayer, calibration: Calibration) -> int:
@@ -60,30 +37,44 @@ def dsps_per_product(layer: DenseLayer, calibration: Calibration) -> int:
 
 
 def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) -> tuple[float, ...]:
-    """Structural features in the order of estimators.calibration.FEATURES (hardware: generator.vhdl)."""
+    """Structural features in the order of estimators.calibration.FEATURES (hardware: generator.vhdl).
+
+    The hot path of every search: plain local arithmetic on numbers the layer derived once.
+    """
     folding = layer.folding
     pe, simd = folding.pe, folding.simd
-    bx, bw, by = layer.in_fmt.total_bits, layer.weight_fmt.total_bits, layer.out_fmt.total_bits
+    bx, bw = layer.in_fmt.total_bits, layer.weight_fmt.total_bits
+    by = layer.out_fmt.total_bits
     groups, chunks = layer.groups, layer.chunks
-    depth = max(2, groups * chunks)
+    depth = groups * chunks
+    if depth < 2:
+        depth = 2
     width = pe * simd * bw
     acc = layer.acc_bits
-    chunk_cost = _requant_costs(
-        (layer.activation, layer.acc_frac_bits, layer.out_fmt), acc, rom_words_per_lut.bit_length() - 1
-    )
+    active, mux_diff, mux_same, mux_one, sign_select = layer.select_structure
+    if acc <= 32:
+        # yosys cmp2lcu: a comparison with a constant becomes one LUT-wide chunk per LUT input count + a carry chain.
+        clamp_chunks, clamp_wide = active * -(-acc // _LUT_INPUTS[rom_words_per_lut]), 0
+    else:  # wider comparisons are not chunked: one carry-chain subtractor bit per accumulator bit
+        clamp_chunks, clamp_wide = 0, active * acc
     lanes = pe * simd
     if dsps:
         soft_mult = soft_prod = 0
         dsp_mults = lanes
     else:
         soft_mult, soft_prod, dsp_mults = lanes * bx * bw, lanes * (bx + bw), 0
-    if layer.rom_storage == "lutrom":
-        rom_bits, rom_cols, rom_reg = depth * width, width * -(-depth // rom_words_per_lut), width
-    else:
+    # contract.layers.dense.DenseLayer.rom_storage, inlined
+    if folding.weight_storage == "bram" and groups * chunks >= MIN_BRAM_DEPTH:
         rom_bits = rom_cols = rom_reg = 0
-    tree_width = bx + bw + ceil_log2(simd)
+    else:
+        rom_bits, rom_cols, rom_reg = depth * width, width * -(-depth // rom_words_per_lut), width
+    tree_width = bx + bw + (simd - 1).bit_length()
     counters = (
-        ceil_log2(depth) + 2 * max(1, ceil_log2(chunks)) + ceil_log2(groups) + ceil_log2(simd) + pe.bit_length()
+        (depth - 1).bit_length()
+        + 2 * ((chunks - 1).bit_length() or 1)
+        + (groups - 1).bit_length()
+        + (simd - 1).bit_length()
+        + pe.bit_length()
     )
     return (
         1.0,
@@ -92,18 +83,19 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
         rom_reg,
         pe * acc * -(-groups // rom_words_per_lut) if groups > 1 else 0,
         pe * acc,
-        pe * chunk_cost[0],
-        pe * chunk_cost[1],
-        pe * chunk_cost[2],
-        pe * chunk_cost[3],
-        pe * chunk_cost[4],
-        pe * chunk_cost[5],
+        pe * clamp_chunks,
+        pe * clamp_wide,
+        pe * mux_diff,
+        pe * mux_same,
+        pe * mux_one,
+        pe * sign_select,
         soft_mult,
         soft_prod,
         dsp_mults,
         pe * (simd - 1) * tree_width,
         pe * tree_width if simd > 1 else 0,
         simd * bx,
+        simd * chunks * bx if rom_words_per_lut == 16 and chunks < BUFFER_BRAM_MIN_DEPTH["ice40"] else 0,
         pe * by,
         (pe - 1) * by,
         counters,
@@ -112,28 +104,32 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
 
 def layer_bram(layer: DenseLayer, kind: str) -> float:
     """Block RAM of the weight ROM (when in BRAM) and of the input buffer banks (when deep)."""
+    folding = layer.folding
     bram = 0.0
-    if layer.rom_storage == "bram":
-        bram += block_ram_count(layer.rom_depth, layer.rom_width, kind)
-    if layer.buffer_storage == "bram":
-        bram += layer.folding.simd * block_ram_count(layer.chunks, layer.in_fmt.total_bits, kind)
+    words = layer.groups * layer.chunks
+    if folding.weight_storage == "bram" and words >= MIN_BRAM_DEPTH:  # DenseLayer.rom_storage, inlined
+        bram = block_ram_count(words, folding.pe * folding.simd * layer.weight_fmt.total_bits, kind)
+    if layer.chunks >= BUFFER_BRAM_MIN_DEPTH[kind]:  # DenseLayer.buffer_storage_on, inlined
+        bram += folding.simd * block_ram_count(layer.chunks, layer.in_fmt.total_bits, kind)
     return bram
 
 
 def dense_numbers(layer: DenseLayer, calibration: Calibration) -> LayerNumbers:
     """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial."""
-    dsps = dsps_per_product(layer, calibration)
+    folding = layer.folding
+    lanes = folding.pe * folding.simd
+    # dsps_per_product, inlined
+    dsps = 0 if folding.multiplier == "lut" else calibration.dsp_rule.table[layer.in_fmt.total_bits][
+        layer.weight_fmt.total_bits
+    ]
     kind = calibration.bram_kind
     features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind])
-    lut = sum(map(mul, calibration.lut, features))
-    ff = sum(map(mul, calibration.ff, features))
-    folding = layer.folding
     return (
         layer.latency_cycles,
-        layer.bound_cycles,
-        lut,
-        ff,
-        dsps * folding.pe * folding.simd,
+        layer.in_features * layer.out_features / lanes,  # DenseLayer.bound_cycles, inlined
+        sum(map(mul, calibration.lut, features)),
+        sum(map(mul, calibration.ff, features)),
+        dsps * lanes,
         layer_bram(layer, kind),
     )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from contract.design import AcceleratorDesign
 from contract.reference import LayerWeights
+from generator.cells import resources_from_cells
 from generator.parts import Part, part_for
 from generator.verilog_fixes import RAM_KEY, YOSYS_RAM_STYLE, YOSYS_ROM_STYLE, MemoryStyles, fix_ghdl_verilog
 from generator.vhdl import compile_order, emit_vhdl, layer_entity_name
@@ -41,7 +42,7 @@ class SynthResult:
     dsp: int
     bram: float  # BRAM36 equivalents (xc7) or SB_RAM40_4K count (ice40)
     carry: int
-    lutram: int  # distributed RAM and shift-register LUTs (xc7 RAM*/SRL*), 0 on iCE40
+    lutram: int  # LUTs used as distributed RAM / shift registers (xc7 RAM*/SRL*), 0 on iCE40
     fmax_mhz: float | None
     cells: dict[str, int]
     tool_versions: dict[str, str]
@@ -105,7 +106,7 @@ def rom_styles_for(design: AcceleratorDesign) -> MemoryStyles:
     return {
         layer_entity_name(design, index): {
             (layer.rom_width, max(2, layer.rom_depth)): YOSYS_ROM_STYLE[layer.rom_storage],
-            RAM_KEY: YOSYS_RAM_STYLE[layer.buffer_storage],
+            RAM_KEY: YOSYS_RAM_STYLE[layer.buffer_storage_on(part_for(design.device).family)],
         }
         for index, layer in enumerate(design.fpga_layers)
     }
@@ -128,31 +129,6 @@ module {FMAX_WRAPPER} (input clk, input rst, input in_valid, output in_ready, in
              .out_valid(out_valid), .out_ready(out_ready), .out_data(out_data));
 endmodule
 """
-
-
-def _cell_sum(cells: dict[str, int], names: tuple[str, ...] = (), prefixes: tuple[str, ...] = ()) -> int:
-    return sum(n for c, n in cells.items() if c in names or any(c.startswith(p) for p in prefixes))
-
-
-def count_resources(family: str, cells: dict[str, int]) -> dict[str, float]:
-    """Device-native resource counts from yosys cell counts."""
-    if family == "xc7":
-        return {
-            "lut": _cell_sum(cells, names=("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")),
-            "ff": _cell_sum(cells, prefixes=("FD",)),
-            "dsp": _cell_sum(cells, names=("DSP48E1",)),
-            "bram": cells.get("RAMB36E1", 0) + 0.5 * cells.get("RAMB18E1", 0),
-            "carry": _cell_sum(cells, names=("CARRY4",)),
-            "lutram": _cell_sum(cells, prefixes=("RAM16", "RAM32", "RAM64", "RAM128", "RAM256", "SRL")),
-        }
-    return {
-        "lut": cells.get("SB_LUT4", 0),
-        "ff": _cell_sum(cells, prefixes=("SB_DFF",)),
-        "dsp": cells.get("SB_MAC16", 0),
-        "bram": cells.get("SB_RAM40_4K", 0),
-        "carry": cells.get("SB_CARRY", 0),
-        "lutram": 0,
-    }
 
 
 def _yosys_script(part: Part, top: str, in_width: int, out_width: int, place_and_route: bool) -> str:
@@ -229,7 +205,7 @@ def synthesize(
 
     stat = json.loads((work_dir / "stat.json").read_text())
     cells = {name: int(count) for name, count in stat["design"]["num_cells_by_type"].items()}
-    resources = count_resources(part.family, cells)
+    resources = resources_from_cells(cells, part.family)
     fmax = nextpnr_fmax(part, work_dir, design.clock_mhz) if do_pnr else None
     return SynthResult(
         device=part.device,

@@ -19,7 +19,7 @@ _MEMORY = re.compile(r"^(\s*)reg\s*\[(\d+):0\]\s*(\w+)\s*\[(\d+):0\]\s*;\s*//\s*
 
 # yosys memory_libmap attribute values: "logic" keeps a ROM in LUTs, "block" forces block RAM.
 YOSYS_ROM_STYLE = {"lutrom": "logic", "bram": "block"}
-YOSYS_RAM_STYLE = {"lutram": "distributed", "bram": "block"}
+YOSYS_RAM_STYLE = {"lutram": "distributed", "bram": "block", "registers": "logic"}
 
 
 class UnsafeVerilogError(ValueError):

@@ -105,20 +105,19 @@ def _multiplier(layer: DenseLayer) -> dict[str, str]:
     if layer.folding.multiplier == "dsp":
         return {"multiply_variables": "", "multiply_body": "            product(s) <= w * x;", "product_attribute": ""}
     # No '*' operator, so no tool maps it to a DSP block; the attribute tells Vivado the same.
+    # Partial products gated by the bits of x (an AND that folds into each adder's LUT), the sign bit's subtracted.
     body = [
         "            sum := (others => '0');",
         f"            for i in 0 to {bx - 2} loop",
-        "              if x(i) = '1' then",
-        f"                sum := sum + shift_left(resize(w, {bx + bw}), i);",
-        "              end if;",
+        f"              partial := resize(w, {bx + bw}) when x(i) = '1' else (others => '0');",
+        "              sum := sum + shift_left(partial, i);",
         "            end loop;",
-        f"            if x({bx - 1}) = '1' then",
-        f"              sum := sum - shift_left(resize(w, {bx + bw}), {bx - 1});",
-        "            end if;",
+        f"            partial := resize(w, {bx + bw}) when x({bx - 1}) = '1' else (others => '0');",
+        f"            sum := sum - shift_left(partial, {bx - 1});",
         "            product(s) <= sum;",
     ]
     return {
-        "multiply_variables": f"        variable sum : signed({bx + bw} - 1 downto 0);",
+        "multiply_variables": f"        variable sum, partial : signed({bx + bw} - 1 downto 0);",
         "multiply_body": "\n".join(body),
         "product_attribute": 'attribute use_dsp : string;\n    attribute use_dsp of product : signal is "no";',
     }
@@ -230,6 +229,10 @@ def emit_layer(entity: str, layer: DenseLayer, weights: LayerWeights) -> str:
     bias_rows = [[int(b[g * pe + p]) for p in range(pe)] for g in range(groups)]
     # Tables have at least 2 entries: GHDL 2.0 prints invalid Verilog for a variable index into 1 entry.
     rom_depth, bias_depth = max(2, len(rom_rows)), max(2, len(bias_rows))
+    if (pe * acc_bits, bias_depth) == (layer.rom_width, rom_depth):
+        # GHDL prints both tables as anonymous memories, told apart by shape (generator.synth.rom_styles_for): one
+        # zero word more keeps the bias table from taking the weight ROM's style.
+        bias_depth += 1
     rom_style = VIVADO_ROM_STYLE[layer.rom_storage]
     if pe == 1:
         out_shift = "null;  -- one lane: nothing to shift"
@@ -255,7 +258,7 @@ def emit_layer(entity: str, layer: DenseLayer, weights: LayerWeights) -> str:
         acc_bits=acc_bits,
         bias_depth=bias_depth,
         bias_width=pe * acc_bits,
-        bias_entries=_packed_words(bias_rows, acc_bits),
+        bias_entries=_packed_words(bias_rows, acc_bits, bias_depth),
         chunk_bits=max(1, ceil_log2(chunks)),
         last_chunk=chunks - 1,
         bank_bits=max(1, ceil_log2(simd)),

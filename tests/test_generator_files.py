@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from contract.design import AcceleratorDesign, DenseLayer
+from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
+from contract.layers import DenseLayer
+from generator.cells import resources_from_cells
 from generator.project_files import emit_project_files
-from generator.synth import count_resources, fmax_wrapper_verilog
+from generator.synth import fmax_wrapper_verilog
 from generator.verilog_fixes import (
     UnsafeVerilogError,
     annotate_memories,
@@ -59,10 +61,15 @@ def test_writer_accepts_an_empty_folder_and_rejects_escapes(tmp_path: Path) -> N
 GHDL_SHIFT = "  assign n3_o = $signed(a) >> n2_o;\n  assign n4_o = b >> 2;\n"
 GHDL_MUL = "  assign n181_o = n179_o * n180_o; // smul\n  assign n9_o = c * d; // umul\n"
 GHDL_CASE = "  always @*\n    case (n15_o)\n      3'b100: n20_o <= 4'b0100;\n    endcase\n"
-GHDL_MEMORIES = (
+GHDL_MEMORIES = (  # as ghdl synth prints a layer with 2 buffer banks, a 10 x 32 weight ROM and a bias table
     "module net_layer0\n  (input clk);\n"
-    "  reg [15:0] n251[9:0] ; // memory\n"
-    "  reg [31:0] n253[1:0] ; // memory\n"
+    "  reg [7:0] banks_n1_bank[4:0] ; // memory\n"
+    "  reg [31:0] n522[9:0] ; // memory\n"
+    "  reg [37:0] n524[1:0] ; // memory\n"
+    "endmodule\n"
+    "module net_layer1\n  (input clk);\n"
+    "  reg [31:0] n600[9:0] ; // memory\n"
+    "  reg [7:0] banks_n1_bank[4:0] ; // memory\n"
     "endmodule\n"
 )
 
@@ -95,11 +102,19 @@ def test_partial_case_is_refused_and_full_case_completed() -> None:
         complete_full_cases(full.replace("      2'b11: y <= d;\n", ""))
 
 
-def test_memories_get_rom_style_by_module_and_width() -> None:
-    fixed = annotate_memories(GHDL_MEMORIES, {"net_layer0": {16: "block"}})
-    lines = fixed.splitlines()
-    assert lines[lines.index("  reg [15:0] n251[9:0] ; // memory") - 1] == '  (* rom_style = "block" *)'
-    assert lines[lines.index("  reg [31:0] n253[1:0] ; // memory") - 1] == '  (* rom_style = "logic" *)'
+def test_memories_get_styles_by_module_width_and_depth() -> None:
+    styles = {"net_layer0": {(32, 10): "block", "ram": "block"}, "net_layer1": {(32, 10): "logic"}}
+    lines = annotate_memories(GHDL_MEMORIES, styles).splitlines()
+
+    def attribute_before(memory: str, start: int = 0) -> str:
+        return lines[lines.index(memory, start) - 1].strip()
+
+    layer1 = lines.index("module net_layer1")
+    assert attribute_before("  reg [31:0] n522[9:0] ; // memory") == '(* rom_style = "block" *)'
+    assert attribute_before("  reg [37:0] n524[1:0] ; // memory") == '(* rom_style = "logic" *)'  # bias: LUTs
+    assert attribute_before("  reg [7:0] banks_n1_bank[4:0] ; // memory") == '(* ram_style = "block" *)'
+    assert attribute_before("  reg [31:0] n600[9:0] ; // memory", layer1) == '(* rom_style = "logic" *)'
+    assert attribute_before("  reg [7:0] banks_n1_bank[4:0] ; // memory", layer1) == '(* ram_style = "distributed" *)'
     assert "rom_style" in fix_ghdl_verilog(GHDL_MEMORIES)
 
 
@@ -120,13 +135,14 @@ def test_xc7_resources_in_native_units() -> None:
         "RAM64X1D": 1,
         "IBUF": 9,
     }
-    counts = count_resources("xc7", cells)
-    assert counts == {"lut": 5, "ff": 12, "dsp": 3, "bram": 2.5, "carry": 5, "lutram": 3}
+    counts = resources_from_cells(cells, "xc7")
+    # lutram is in LUTs: 2 SRL16E (one LUT each) + 1 RAM64X1D (two LUTs).
+    assert counts == {"lut": 5, "ff": 12, "dsp": 3, "bram": 2.5, "carry": 5, "lutram": 4}
 
 
 def test_ice40_resources_in_native_units() -> None:
     cells = {"SB_LUT4": 7, "SB_DFF": 1, "SB_DFFESR": 2, "SB_MAC16": 1, "SB_RAM40_4K": 2, "SB_CARRY": 4}
-    counts = count_resources("ice40", cells)
+    counts = resources_from_cells(cells, "ice40")
     assert counts == {"lut": 7, "ff": 3, "dsp": 1, "bram": 2, "carry": 4, "lutram": 0}
 
 

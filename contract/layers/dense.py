@@ -16,8 +16,8 @@ MULTIPLIERS = ("dsp", "lut")
 # A block RAM for a few words wastes a whole block, and yosys folds such tiny ROMs' constant columns
 # depending on the weight values, so their block count cannot be known before training: keep them in LUTs.
 MIN_BRAM_DEPTH = 8
-# Input-buffer banks at least this deep go to block RAM; shallower ones are LUTRAM.
-BUFFER_BRAM_MIN_DEPTH = 128
+# Input-buffer banks at least this deep go to block RAM; shallower ones are LUTRAM (xc7) or registers (iCE40).
+BUFFER_BRAM_MIN_DEPTH = {"xc7": 128, "ice40": 16}
 # Last input accepted -> first results in the output register beyond the group loop: buffer read, product,
 # accumulate, output register (one more for the SIMD adder tree).
 PIPELINE_CYCLES = 4
@@ -71,6 +71,15 @@ class DenseLayer:
     out_fmt: FixedFormat
     folding: DenseFolding = field(default_factory=DenseFolding)
     placement: str = "fpga"
+    # Derived once in __post_init__ (the estimators read them for every candidate); not part of the identity.
+    groups: int = field(init=False, repr=False, compare=False)  # G = ceil(OUT / PE), computed one after another
+    chunks: int = field(init=False, repr=False, compare=False)  # C = ceil(IN / SIMD) reads per group
+    # Edge of the last input element's hand-shake to the edge of the last output element's (out_ready high).
+    latency_cycles: int = field(init=False, repr=False, compare=False)
+    # The hardware accumulator: bias + round constant + every product, never overflowing.
+    acc_bits: int = field(init=False, repr=False, compare=False)
+    # contract.requant.RequantPlan.select_structure for this accumulator (what the output select is built of).
+    select_structure: tuple[int, int, int, int, int] = field(init=False, repr=False, compare=False)
 
     kind = "dense"
     KNOBS = DENSE_KNOBS
@@ -91,6 +100,13 @@ class DenseLayer:
             raise ValueError(
                 f"out frac_bits ({self.out_fmt.frac_bits}) must be <= in frac + weight frac ({self.acc_frac_bits})"
             )
+        object.__setattr__(self, "groups", -(-self.out_features // self.folding.pe))
+        object.__setattr__(self, "chunks", -(-self.in_features // self.folding.simd))
+        latency = PIPELINE_CYCLES + self.tree_stages + (self.groups - 1) * self.group_period + self.last_group_outputs
+        object.__setattr__(self, "latency_cycles", latency)
+        acc = accumulator_bits(self.in_fmt, self.weight_fmt, self.in_features, self.requant.round_constant)
+        object.__setattr__(self, "acc_bits", acc)
+        object.__setattr__(self, "select_structure", self.requant.select_structure(acc))
 
     # --- shape -------------------------------------------------------------------------------------------
     @property
@@ -110,16 +126,6 @@ class DenseLayer:
         return self.in_features * self.out_features + self.out_features
 
     # --- folding -----------------------------------------------------------------------------------------
-    @property
-    def groups(self) -> int:
-        """Output groups computed one after another: ceil(OUT / PE)."""
-        return -(-self.out_features // self.folding.pe)
-
-    @property
-    def chunks(self) -> int:
-        """Input chunks of SIMD elements per group: ceil(IN / SIMD)."""
-        return -(-self.in_features // self.folding.simd)
-
     @property
     def last_group_outputs(self) -> int:
         return self.out_features - (self.groups - 1) * self.folding.pe
@@ -142,8 +148,15 @@ class DenseLayer:
 
     @property
     def buffer_storage(self) -> str:
-        """The input buffer: SIMD banks of C words; LUTRAM, or block RAM when deep."""
-        return "bram" if self.chunks >= BUFFER_BRAM_MIN_DEPTH else "lutram"
+        """The input buffer on a 7-series part (see buffer_storage_on)."""
+        return self.buffer_storage_on("xc7")
+
+    def buffer_storage_on(self, family: str) -> str:
+        """The input buffer (SIMD banks of C words): block RAM when deep, else LUTRAM on 7-series. The iCE40 has
+        no LUTRAM, so its shallow banks are registers."""
+        if self.chunks >= BUFFER_BRAM_MIN_DEPTH[family]:
+            return "bram"
+        return "lutram" if family == "xc7" else "registers"
 
     @property
     def tree_stages(self) -> int:
@@ -154,11 +167,6 @@ class DenseLayer:
     def group_period(self) -> int:
         """Cycles between groups: C reads, or the PE-element drain of the output register when that is longer."""
         return max(self.chunks, self.folding.pe)
-
-    @property
-    def latency_cycles(self) -> int:
-        """Edge of the last input element's hand-shake to the edge of the last output element's (out_ready high)."""
-        return PIPELINE_CYCLES + self.tree_stages + (self.groups - 1) * self.group_period + self.last_group_outputs
 
     @property
     def bound_cycles(self) -> float:
@@ -177,11 +185,6 @@ class DenseLayer:
     @property
     def requant(self) -> RequantPlan:
         return requant_plan(self.activation, self.acc_frac_bits, self.out_fmt)
-
-    @property
-    def acc_bits(self) -> int:
-        """The hardware accumulator: bias + round constant + every product, never overflowing."""
-        return accumulator_bits(self.in_fmt, self.weight_fmt, self.in_features, self.requant.round_constant)
 
     @property
     def requant_bits(self) -> int:
