@@ -1,5 +1,5 @@
 # The two commands of the README. Each one sets the machine up first (idempotent, see scripts/setup.sh).
-.PHONY: setup quickstart test lint bench
+.PHONY: setup quickstart test test-fast lint bench
 
 setup:
 	bash scripts/setup.sh
@@ -11,6 +11,11 @@ quickstart: setup
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest -n 2 --dist loadgroup -q
+
+# Unit tier only: no GHDL/yosys (sim, synth), no PostgreSQL, no end-to-end searches (e2e); aimed at < 1 min on 2 cores.
+test-fast: setup
+	.venv/bin/ruff check .
+	.venv/bin/python -m pytest -n 2 --dist loadgroup -q -m "not sim and not synth and not postgres and not e2e"
 
 lint: setup
 	.venv/bin/ruff check .

@@ -21,7 +21,8 @@ def _run(args: argparse.Namespace) -> int:
 
     config = load_config(args.search_file)
     if args.calibration is not None:
-        config = config.model_copy(update={"calibration": args.calibration})
+        # A command-line path means the working directory; made absolute like the search file's paths.
+        config = config.model_copy(update={"calibration": args.calibration.resolve()})
     summary = run_search(config, results_dir=args.results_dir, n_trials=args.n_trials, console=console)
     console.print(
         f"[green]{summary.completed} completed, {summary.failed} failed, {summary.pareto_size} Pareto point(s) "

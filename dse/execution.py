@@ -14,7 +14,6 @@ import pickle
 import signal
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from multiprocessing.connection import Connection, wait
@@ -23,33 +22,12 @@ from typing import Any, Protocol
 
 from dse.config import ExecutionSection
 
-
-class WorkerLost(RuntimeError):
-    """The process running a trial died (killed, out of memory, os._exit); the trial fails, the search goes on."""
-
-
-class TaskAborted(RuntimeError):
-    """The driver stopped the task (timeout or shutdown) and killed the process running it."""
-
-
-class RemoteError(RuntimeError):
-    """An exception from a worker that could not be sent back as itself (e.g. it does not pickle)."""
-
-    def __init__(self, type_name: str, message: str, remote_traceback: str = "") -> None:
-        super().__init__(type_name, message, remote_traceback)
-        self.type_name = type_name
-        self.message = message
-        self.remote_traceback = remote_traceback
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def describe(error: BaseException) -> str:
-    """`Type: message`, the original type even if the exception was wrapped on its way from a worker."""
-    if isinstance(error, RemoteError):
-        return f"{error.type_name}: {error.message}"
-    return f"{type(error).__name__}: {error}"
+# Re-exported: the task errors live in dse.task_errors so that dse.ray_backend does not import this module.
+from dse.task_errors import RemoteError as RemoteError
+from dse.task_errors import TaskAborted as TaskAborted
+from dse.task_errors import WorkerLost as WorkerLost
+from dse.task_errors import describe as describe
+from dse.task_errors import sendable
 
 
 def mark_started(future: Future[Any], when: float | None) -> None:
@@ -89,18 +67,6 @@ class InlineExecutor:
 
     def shutdown(self) -> None:
         pass
-
-
-def sendable(error: BaseException) -> BaseException:
-    """The exception itself if it survives pickling (many custom exceptions do not), else a RemoteError."""
-    text = "".join(traceback.format_exception(error))
-    try:
-        copy = pickle.loads(pickle.dumps(error))
-        if type(copy) is type(error) and str(copy) == str(error):
-            return error
-    except Exception:  # noqa: S110 - any pickling problem means: send a plain description instead
-        pass
-    return RemoteError(type(error).__name__, str(error), text)
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -284,7 +250,10 @@ class LocalProcessExecutor:
                 return
 
 
-WORKER_PRELOAD = ("dse.evaluate", "dse.training")
+# Lazy imports of a worker's first trial, preloaded so they do not count against its execution.trial_timeout_s:
+# torch.optim imports torch._dynamo on its first optimizer, the digits dataset imports scikit-learn (each 2 s on an
+# idle machine, 4-7 s on a loaded one).
+WORKER_PRELOAD = ("dse.evaluate", "dse.training", "torch._dynamo", "sklearn.datasets")
 
 
 def make_executor(section: ExecutionSection, temp_dir: str) -> Executor:

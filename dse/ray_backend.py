@@ -20,7 +20,7 @@ import ray
 import ray.exceptions
 
 from dse.config import ExecutionSection
-from dse.execution import RemoteError, TaskAborted, WorkerLost, sendable
+from dse.task_errors import RemoteError, TaskAborted, WorkerLost, sendable
 
 DEFAULT_MAX_RETRIES = 1  # one retry after a lost worker; an exception raised by the trial itself is not retried
 # Unix socket paths are limited to 107 bytes and Ray adds about 60 (session_<date>_<pid>/sockets/...).

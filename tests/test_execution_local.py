@@ -68,6 +68,7 @@ def test_make_executor_choices() -> None:
         timed.shutdown()
 
 
+@pytest.mark.e2e
 def test_two_workers_evaluate_the_same_candidates_as_one(tmp_path: Path) -> None:
     """Random sampler, fixed seed: asks happen in the same order whatever the parallelism."""
     one = run_search(support.tiny_config(6), results_dir=tmp_path / "one")

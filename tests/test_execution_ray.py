@@ -20,7 +20,16 @@ from dse.faults import FAULT_ENV
 from dse.ray_backend import RayExecutor, short_temp_dir, start_local_ray
 from dse.search import run_search
 
+pytestmark = pytest.mark.e2e  # starting Ray alone takes 3-8 s; the searches on it take tens of seconds
+
 _AUTH = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]] | None:
+    """Every entry under `root` (itself included) with its size and mtime; None if `root` does not exist."""
+    if not root.exists():
+        return None
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in [root, *root.rglob("*")]}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -28,7 +37,8 @@ def ray_session() -> Iterator[Path]:
     saved = {name: os.environ.get(name) for name in _AUTH}
     temp = Path(tempfile.mkdtemp(prefix="dse-ray-test-"))
     home_ray = Path.home() / ".ray"
-    existed = home_ray.exists()
+    # Compare contents, not existence: a ~/.ray left by another Ray user must not make the check pass by itself.
+    before = _tree(home_ray)
     start_local_ray(2, str(temp))
     # Ray workers do not have tests/ on sys.path (dse itself is installed): ship the helpers by value.
     ray.cloudpickle.register_pickle_by_value(support)
@@ -41,7 +51,7 @@ def ray_session() -> Iterator[Path]:
         else:
             os.environ[name] = value
     shutil.rmtree(temp, ignore_errors=True)
-    assert existed or not home_ray.exists(), "Ray wrote into the home directory"
+    assert _tree(home_ray) == before, f"Ray wrote into {home_ray}"
 
 
 @pytest.fixture()

@@ -19,6 +19,7 @@ def test_parse_faults() -> None:
         parse_faults("explode:1")
 
 
+@pytest.mark.e2e  # waits out a 12 s trial timeout
 def test_exception_nan_timeout_and_lost_worker_fail_single_trials(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -191,6 +191,63 @@ def test_resources_ice40() -> None:
     }
 
 
+# Every cell type synth_xilinx / synth_ice40 (yosys 0.23) emits that counts as a resource, plus ones that do not.
+ALL_XC7_CELLS = {
+    **{f"LUT{n}": n for n in range(1, 7)},
+    "INV": 2,
+    "FDRE": 10,
+    "FDSE": 3,
+    "FDCE": 1,
+    "FDPE": 1,
+    "LDCE": 1,
+    "DSP48E1": 2,
+    "RAMB36E1": 1,
+    "RAMB18E1": 3,
+    "CARRY4": 4,
+    "RAM32M": 1,
+    "RAM64M": 1,
+    "RAM32X1D": 1,
+    "RAM64X1D": 1,
+    "RAM128X1D": 1,
+    "RAM64X1S": 1,
+    "RAM128X1S": 1,
+    "RAM256X1S": 1,
+    "SRL16E": 2,
+    "SRLC32E": 3,
+    "MUXF7": 5,
+    "IBUF": 9,
+}
+ALL_ICE40_CELLS = {
+    "SB_LUT4": 40,
+    "SB_DFF": 3,
+    "SB_DFFE": 4,
+    "SB_DFFESR": 5,
+    "SB_DFFNSR": 1,
+    "SB_MAC16": 2,
+    "SB_RAM40_4K": 3,
+    "SB_RAM40_4KNR": 1,
+    "SB_CARRY": 7,
+    "SB_GB": 1,
+    "SB_IO": 6,
+}
+
+
+@pytest.mark.parametrize(
+    ("family", "cells", "expected"),
+    [
+        ("xc7", ALL_XC7_CELLS, {"lut": 23, "ff": 16, "dsp": 2, "bram": 2.5, "carry": 4, "lutram": 28}),
+        ("ice40", ALL_ICE40_CELLS, {"lut": 40, "ff": 13, "dsp": 2, "bram": 4, "carry": 7, "lutram": 0}),
+    ],
+)
+def test_synthesis_and_report_paths_count_cells_alike(
+    family: str, cells: dict[str, int], expected: dict[str, float]
+) -> None:
+    # generator.synth (SynthResult numbers) and dse.reports.yosys (parsed reports) must agree on one cell dict.
+    from generator import synth
+
+    assert synth.resources_from_cells(cells, family) == yosys.resources_from_cells(cells, family) == expected
+
+
 def test_unknown_family() -> None:
     with pytest.raises(ValueError, match=r"family must be one of \('xc7', 'ice40'\), got 'ecp5'"):
         yosys.resources_from_cells({}, "ecp5")

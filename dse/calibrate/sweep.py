@@ -39,8 +39,9 @@ META = ("device", "ghdl", "yosys", "nextpnr", "generator", "runtime_s", "cache_k
 COLUMNS = ("sample", "family", *CONFIG_COLUMNS, *DERIVED, *(f"f_{name}" for name in FEATURES), *MEASURED, *META)
 
 
-# The generator files that decide the synthesized hardware (testbench, export and verification code do not).
-_HARDWARE_SOURCES = ("vhdl.py", "verilog_fixes.py", "synth.py", "parts.py", "writer.py")
+# The generator files that decide the synthesized hardware and how it is counted (cells.py); testbench, export and
+# verification code do not.
+_HARDWARE_SOURCES = ("vhdl.py", "verilog_fixes.py", "synth.py", "cells.py", "parts.py", "writer.py")
 
 
 def generator_version() -> str:
