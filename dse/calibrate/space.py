@@ -19,9 +19,10 @@ from estimators.fit import layer_config
 FAMILY_DEVICES = {"xc7": "xc7s15", "ice40": "ice40up5k"}
 FAMILY_CLOCKS = {"xc7": 100.0, "ice40": 24.0}
 TOP_NAME = "cal_dense"
-MAX_IN, MAX_OUT, MIN_BITS, MAX_BITS = 64, 32, 2, 16
-# At most this many multipliers (PE x SIMD) per swept layer: larger ones take minutes each in yosys.
-MAX_MULTIPLIERS = 32
+MAX_IN, MAX_OUT, MIN_BITS, MAX_BITS = 64, 32, 2, 12
+# At most this many multipliers (PE x SIMD) per swept layer, and at most this many product bits (PE x SIMD x
+# Bx x Bw) of LUT multipliers: larger ones take many minutes each in yosys/abc.
+MAX_MULTIPLIERS, MAX_LUT_PRODUCT_BITS = 16, 512
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ def sample_layer(rng: np.random.Generator) -> DenseLayer:
     bx, bw, by = (int(b) for b in rng.integers(MIN_BITS, MAX_BITS + 1, size=3))
     fx, fw = int(rng.integers(0, bx)), int(rng.integers(0, bw))
     fy = int(rng.integers(0, min(by - 1, fx + fw) + 1))
+    if knobs["multiplier"] == "lut":
+        knobs["pe"] = max(1, min(int(knobs["pe"]), MAX_LUT_PRODUCT_BITS // (bx * bw)))
+        knobs["simd"] = max(1, min(int(knobs["simd"]), MAX_LUT_PRODUCT_BITS // (int(knobs["pe"]) * bx * bw)))
     return DenseLayer(
         in_features,
         out_features,
