@@ -10,6 +10,7 @@ from pydantic import (
     AfterValidator,
     AliasChoices,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -182,7 +183,13 @@ def _knob_field(knob: Knob) -> tuple[Any, Any]:
                 raise ValueError(f"unknown {knob.name} {item!r}; allowed: {', '.join(knob.choices)}")
         return value
 
-    annotation = Annotated[IntParam if knob.is_int else StrParam, AfterValidator(check)]
+    def no_bool(value: Any) -> Any:
+        # Lax validation would turn `pe: true` into 1 before `check` sees it.
+        if knob.is_int and isinstance(value, bool):
+            raise ValueError(f"{knob.name} values must be integers >= 1, got {value!r}")
+        return value
+
+    annotation = Annotated[IntParam if knob.is_int else StrParam, AfterValidator(check), BeforeValidator(no_bool)]
     alias = AliasChoices(knob.name, knob.alias) if knob.alias else None
     return annotation, Field(default=knob.default, validation_alias=alias, description=knob.doc)
 
@@ -313,8 +320,20 @@ def load_config(path: Path) -> SearchConfig:
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: not valid YAML: {error}") from None
     config = parse_config(data, str(path))
-    base = path.parent
+    return _resolve_paths(config, path.parent, str(path))
+
+
+def _resolve_paths(config: SearchConfig, base: Path, source: str) -> SearchConfig:
+    """``config`` with dataset.path and calibration made absolute, relative ones taken from ``base``.
+
+    Relative paths in a search file mean its own folder, whatever the working directory: every later use (dataset
+    loading, the estimator, the results snapshot) then sees the same file.
+    """
+    resolved: dict[str, Path | None] = {}
     for field_path, value in (("dataset.path", config.dataset.path), ("calibration", config.calibration)):
-        if value is not None and not value.exists() and not (base / value).exists():
-            raise ConfigError(f"{path}: {field_path}: file {str(value)!r} does not exist")
-    return config
+        absolute = None if value is None else (base / value).resolve()  # base / an absolute path = that path
+        if absolute is not None and not absolute.exists():
+            raise ConfigError(f"{source}: {field_path}: file {str(value)!r} does not exist")
+        resolved[field_path] = absolute
+    dataset = config.dataset.model_copy(update={"path": resolved["dataset.path"]})
+    return config.model_copy(update={"dataset": dataset, "calibration": resolved["calibration"]})

@@ -10,6 +10,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from contract.design import AcceleratorDesign
 from dse.config import ConfigError, SearchConfig, parse_config
 from dse.results import pareto_trials
 from dse.storage import open_storage
@@ -48,19 +49,23 @@ def print_pareto(results_dir: Path, console: Console | None = None) -> None:
     ):
         table.add_column(column, justify="right")
     for trial in sorted(pareto_trials(study), key=lambda t: t.values[0]):
-        design = trial.user_attrs["candidate"]["design"]
+        # Through the contract, so that studies written before design format 2 (top-level "parallelism") still print.
+        design = AcceleratorDesign.from_dict(trial.user_attrs["candidate"]["design"])
         estimate = trial.user_attrs["estimate"]
-        layers = design["layers"]
+        layers = design.layers
         table.add_row(
             str(trial.number),
             *(f"{value:.4g}" for value in trial.values),
-            "-".join(str(layer["out_features"]) for layer in layers),
-            f"{layers[0]['in_fmt']['total_bits']}/{layers[0]['weight_fmt']['total_bits']}",
-            ",".join(f"{layer['folding']['pe']}x{layer['folding']['simd']}" for layer in layers),
+            "-".join(str(layer.out_size) for layer in layers),
+            f"{layers[0].in_fmt.total_bits}/{layers[0].weight_fmt.total_bits}",
+            ",".join(f"{layer.folding.pe}x{layer.folding.simd}" for layer in layers),
             ",".join(
-                layer["folding"]["weight_storage"] + ("@mcu" if layer["placement"] == "mcu" else "") for layer in layers
+                layer.folding.weight_storage
+                + ("/lut-mult" if layer.folding.multiplier == "lut" else "")
+                + ("@mcu" if layer.placement == "mcu" else "")
+                for layer in layers
             ),
-            design["device"],
+            design.device,
             f"{estimate['lut']:.0f}",
             str(estimate["dsp"]),
             f"{estimate['bram']:g}",

@@ -22,7 +22,7 @@ def tiny_config(n_trials: int = 6, *, execution: dict[str, Any] | None = None, *
             "dataset": {"kind": "digits"},
             "model": {"hidden_layers": 1, "width": {"low": 4, "high": 24}},
             "quantization": {"activation_bits": {"choices": [4, 6, 8]}, "weight_bits": {"choices": [3, 4, 8]}},
-            "hardware": {"parallelism": {"choices": [1, 2, 4]}},
+            "hardware": {"pe": {"choices": [1, 2, 4]}},
             "training": {"epochs": 2},
             "objectives": [{"name": "accuracy"}, {"name": "energy_uj"}],
             "search": {"n_trials": n_trials, "sampler": "random", **search},

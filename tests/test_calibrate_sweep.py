@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from dse.calibrate.space import MAX_BITS, MAX_IN, MAX_OUT, MIN_BITS, sample_points
+from dse.calibrate.space import (
+    MAX_BITS,
+    MAX_IN,
+    MAX_LUT_PRODUCT_BITS,
+    MAX_MULTIPLIERS,
+    MAX_OUT,
+    MIN_BITS,
+    sample_points,
+)
 from dse.calibrate.sweep import COLUMNS, run_sweep, write_table
 from estimators.calibration import FEATURES
 from estimators.fit import row_layer
@@ -22,10 +30,19 @@ def test_samples_cover_the_space_and_are_prefix_stable() -> None:
     assert max(x.out_features for x in layers) == MAX_OUT
     for fmt in ("in_fmt", "weight_fmt", "out_fmt"):
         assert {getattr(x, fmt).total_bits for x in layers} == set(range(MIN_BITS, MAX_BITS + 1))
-    assert {x.weight_storage for x in layers} == {"lutrom", "bram"}
+    assert {x.folding.weight_storage for x in layers} == {"lutrom", "bram"}
+    assert {x.folding.multiplier for x in layers} == {"dsp", "lut"}
     assert {x.activation for x in layers} == {"identity", "relu", "hardtanh", "hardsigmoid"}
-    assert any(x.out_features % x.parallelism for x in layers)  # non-divisor lane counts
-    assert any(x.parallelism == x.out_features > 1 for x in layers)
+    assert any(x.out_features % x.folding.pe for x in layers)  # non-divisor lane counts
+    assert any(x.folding.pe == x.out_features > 1 for x in layers)
+    assert any(x.in_features % x.folding.simd for x in layers)  # non-divisor SIMD widths
+    assert any(x.folding.simd == x.in_features > 1 for x in layers)
+    # SIMD is capped so that PE x SIMD <= MAX_MULTIPLIERS (PE alone is not: see dse.calibrate.space.sample_layer).
+    assert all(x.folding.simd == 1 or x.folding.pe * x.folding.simd <= MAX_MULTIPLIERS for x in layers)
+    for x in layers:
+        if x.folding.multiplier == "lut" and x.folding.pe * x.folding.simd > 1:
+            lut_bits = x.folding.pe * x.folding.simd * x.in_fmt.total_bits * x.weight_fmt.total_bits
+            assert lut_bits <= MAX_LUT_PRODUCT_BITS
     assert all(row_layer(p.config()) == p.layer for p in points)
 
 
@@ -50,7 +67,7 @@ def test_three_point_sweep_end_to_end_with_cache(tmp_path: Path) -> None:
         assert all(f"f_{name}" in row for name in FEATURES)
         # Resource rules hold on every point (they are exact, not fitted).
         assert float(row["bram"]) == float(row["bram_rule"])
-        assert int(row["dsp"]) == int(row["dsps_per_lane_rule"]) * int(row["parallelism"])
+        assert int(row["dsp"]) == int(row["dsps_per_product_rule"]) * int(row["pe"]) * int(row["simd"])
 
     again = run_sweep("ice40", 3, seed=11, jobs=2, cache_dir=tmp_path / "cache")
     assert (again.synthesized, again.cached) == (0, 3)

@@ -50,7 +50,20 @@ def test_defaults_and_parameter_shapes() -> None:
         ({"foo": 1}, "foo: unknown key"),
         ({"hardware": {"device": "xc9"}}, "hardware.device: unknown device 'xc9'; allowed: ice40up5k"),
         ({"hardware": {"parallelism": {"low": 4, "high": 2}}}, "hardware.parallelism: empty range: low (4) > high (2)"),
+        ({"hardware": {"pe": {"low": 4, "high": 2}}}, "hardware.pe: empty range: low (4) > high (2)"),
+        ({"hardware": {"pe": 0}}, "hardware.pe: pe values must be integers >= 1, got 0"),
+        ({"hardware": {"pe": {"choices": [4, 0]}}}, "hardware.pe: pe values must be integers >= 1, got 0"),
+        ({"hardware": {"pe": True}}, "hardware.pe: pe values must be integers >= 1, got True"),
+        ({"hardware": {"simd": 0}}, "hardware.simd: simd values must be integers >= 1, got 0"),
+        ({"hardware": {"simd": {"low": 0, "high": 4}}}, "hardware.simd: simd values must be integers >= 1, got 0"),
+        ({"hardware": {"simd": 2.5}}, "hardware.simd: Input should be a valid integer"),
+        ({"hardware": {"multiplier": "fpga"}}, "hardware.multiplier: unknown multiplier 'fpga'; allowed: dsp, lut"),
+        (
+            {"hardware": {"multiplier": {"choices": ["lut", "dsp48"]}}},
+            "hardware.multiplier: unknown multiplier 'dsp48'; allowed: dsp, lut",
+        ),
         ({"hardware": {"weight_storage": "rom"}}, "hardware.weight_storage: unknown weight_storage 'rom'"),
+        ({"hardware": {"lanes": 2}}, "hardware.lanes: unknown key"),
         ({"model": {"width": "wide"}}, "model.width: Input should be a valid integer"),
         ({"model": {"activation": "tanh"}}, "model.activation: unknown activation 'tanh'; allowed: relu"),
         ({"model": {"width": {"choices": []}}}, "model.width: List should have at least 1 item"),
@@ -66,6 +79,35 @@ def test_bad_input_names_the_field(change: dict, expected: str) -> None:
     with pytest.raises(ConfigError) as error:
         parse_config(with_changes(**change))
     assert expected in str(error.value)
+
+
+def test_hardware_knobs_default_and_parse() -> None:
+    default = parse_config(MINIMAL).hardware
+    assert (default.pe, default.simd, default.multiplier, default.weight_storage) == (1, 1, "dsp", "lutrom")
+    hardware = parse_config(
+        with_changes(
+            hardware={
+                "pe": {"low": 1, "high": 8, "step": 2},
+                "simd": {"choices": [1, 3, 16]},
+                "multiplier": {"choices": ["dsp", "lut"]},
+                "weight_storage": "bram",
+            }
+        )
+    ).hardware
+    assert hardware.pe == IntRange(low=1, high=8, step=2)
+    assert hardware.simd == Choices(choices=[1, 3, 16])
+    assert hardware.multiplier == Choices(choices=["dsp", "lut"])
+    assert hardware.weight_storage == "bram"
+
+
+@pytest.mark.parametrize("value", [4, {"choices": [1, 4, 32]}, {"low": 2, "high": 6}])
+def test_parallelism_is_an_alias_of_pe(value: object) -> None:
+    old = parse_config(with_changes(hardware={"parallelism": value})).hardware
+    new = parse_config(with_changes(hardware={"pe": value})).hardware
+    assert old.pe == new.pe != 1
+    assert old == new
+    assert "parallelism" not in old.model_dump()  # written back (search.yaml snapshots) under the new name
+    assert parse_config(with_changes(hardware=old.model_dump(mode="json"))).hardware == old
 
 
 def test_missing_dataset_file_is_reported(tmp_path: Path) -> None:

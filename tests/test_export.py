@@ -1,4 +1,5 @@
-"""`dse export` from a real (tiny) study: files, verification in GHDL, no silent overwrite."""
+"""`dse export` from a real (tiny) study: files and report (unit tier), verification in GHDL (sim), no silent
+overwrite."""
 
 from __future__ import annotations
 
@@ -8,12 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from contract.reference import load_weights, run_reference
 from dse.cli import main
 from dse.config import parse_config
-from contract.reference import load_weights, run_reference
 from dse.search import run_search
-
-pytestmark = pytest.mark.sim
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +23,12 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "dataset": {"kind": "digits"},
             "model": {"hidden_layers": 1, "width": 8},
             "quantization": {"activation_bits": 6, "weight_bits": 4},
-            "hardware": {"parallelism": {"choices": [3, 8]}, "mcu_tail_layers": {"choices": [0, 1]}},
+            "hardware": {
+                "pe": {"choices": [3, 8]},
+                "simd": {"choices": [1, 4]},
+                "multiplier": {"choices": ["dsp", "lut"]},
+                "mcu_tail_layers": {"choices": [0, 1]},
+            },
             "training": {"epochs": 2},
             "objectives": [{"name": "accuracy"}, {"name": "latency_us"}],
             "search": {"n_trials": 4, "sampler": "random"},
@@ -35,6 +39,58 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return results
 
 
+def test_export_writes_files_and_a_report_of_the_folding(study_dir: Path, tmp_path: Path) -> None:
+    from contract.design import AcceleratorDesign
+    from dse.pick import exportable
+    from dse.studies import open_results
+
+    _, study = open_results(study_dir)
+    trial = next(
+        t
+        for t in exportable(study)
+        if any(layer["placement"] == "fpga" for layer in t.user_attrs["candidate"]["design"]["layers"])
+    )
+    out = tmp_path / "plain"
+    assert main(["export", str(study_dir), "--trial", str(trial.number), "--out", str(out)]) == 0
+    record = json.loads((out / "design.json").read_text())
+    assert record["trial"] == trial.number and record["verified"] is False
+    assert record["design"]["format"] == 2
+    design = AcceleratorDesign.from_dict(record["design"])
+    assert design == AcceleratorDesign.from_dict(trial.user_attrs["candidate"]["design"])
+    assert record["estimate"]["cycles"] == design.latency_cycles
+    for name in ("vhdl/compile_order.txt", "tb/tb_vectors.json", "weights/weights.npz", "report.md"):
+        assert (out / name).is_file(), name
+    report = (out / "report.md").read_text()
+    assert "This design is **not verified**" in report
+    assert f"- latency: {design.latency_cycles} cycles" in report
+    for index, layer in enumerate(design.layers):
+        folding = layer.folding
+        row = next(line for line in report.splitlines() if line.startswith(f"| {index} | "))
+        assert f"| {folding.pe} × {folding.simd} | {folding.multiplier} | {layer.rom_storage} |" in row
+        cycles = layer.latency_cycles if layer.placement == "fpga" else "-"
+        assert row.endswith(f"| {cycles} | {layer.bound_cycles:.1f} |")
+
+
+def test_report_reads_format_1_designs(tmp_path: Path) -> None:
+    """Export records written before design format 2 kept the knobs at the top level of each layer."""
+    from dse.export import write_report
+
+    fmt = {"total_bits": 8, "frac_bits": 4}
+    layer = {"in_features": 16, "out_features": 10, "activation": "relu", "in_fmt": fmt, "out_fmt": fmt,
+             "weight_fmt": {"total_bits": 8, "frac_bits": 6}, "parallelism": 5, "weight_storage": "bram",
+             "placement": "fpga"}  # fmt: skip
+    design = {"name": "old", "device": "xc7s15", "clock_mhz": 100.0, "layers": [layer]}
+    estimate = {"cycles": 55, "bound_cycles": 32.0, "ii_cycles": 56, "latency_us": 1.0, "fpga_latency_us": 0.55,
+                "mcu_latency_us": 0.0, "transfer_us": 0.45, "power_mw": 30.0, "static_mw": 20.0,
+                "dynamic_mw": 10.0, "energy_uj": 0.03}  # fmt: skip
+    record = {"study": "s", "trial": 3, "objectives": {"accuracy": 0.9}, "design": design, "estimate": estimate}
+    write_report(tmp_path / "report.md", record)
+    row = next(line for line in (tmp_path / "report.md").read_text().splitlines() if line.startswith("| 0 | "))
+    # 2 groups of 5 outputs, 16 chunks each: L = 4 + 16 + 5; ROM 32 words in block RAM.
+    assert row == "| 0 | 16 → 10 | relu | 8/8/8 | 5 × 1 | dsp | bram | fpga | 25 | 32.0 |"
+
+
+@pytest.mark.sim
 def test_export_verifies_and_keeps_existing_output(
     study_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -24,8 +24,13 @@ def tiny_config(n_trials: int = 8, **search: object) -> SearchConfig:
             "dataset": {"kind": "digits"},
             "model": {"hidden_layers": 1, "width": {"choices": [8, 16, 32]}},
             "quantization": {"activation_bits": {"choices": [4, 8]}, "weight_bits": {"choices": [3, 8]}},
-            # 32 lanes of 8x8-bit multipliers need 32 DSP48E1 > 20 on the XC7S15: infeasible, never trained.
-            "hardware": {"parallelism": {"choices": [1, 4, 32]}, "weight_storage": {"choices": ["lutrom", "bram"]}},
+            # 32 lanes of 8x8-bit DSP multipliers need 32 DSP48E1 > 20 on the XC7S15: infeasible, never trained.
+            "hardware": {
+                "pe": {"choices": [1, 4, 32]},
+                "simd": {"choices": [1, 3]},
+                "multiplier": {"choices": ["dsp", "lut"]},
+                "weight_storage": {"choices": ["lutrom", "bram"]},
+            },
             "training": {"epochs": 3},
             "objectives": [{"name": "accuracy"}, {"name": "energy_uj"}, {"name": "latency_us"}],
             "search": {"n_trials": n_trials, "sampler": "random", **search},
@@ -70,8 +75,7 @@ def test_trials_csv_content(finished: tuple[Path, pd.DataFrame]) -> None:
     assert set(trials["state"]) == {"COMPLETE"}
     for column in (
         "param_width_0",
-        "param_parallelism_0",
-        "param_weight_storage_0",
+        *(f"param_{knob}_{i}" for knob in ("pe", "simd", "multiplier", "weight_storage") for i in (0, 1)),
         "est_cycles",
         "est_lut",
         "est_energy_uj",
@@ -89,13 +93,24 @@ def test_trials_csv_content(finished: tuple[Path, pd.DataFrame]) -> None:
     # Candidates over the device budget were recorded as infeasible and not trained.
     assert (~untrained["feasible"]).all()
     assert (untrained["accuracy"] == 0.0).all()
-    assert (trials["est_bound_cycles"] <= trials["est_cycles"]).all()
-    # The stored estimate is exactly what the estimator says for the stored candidate.
+    assert "parallelism" not in " ".join(trials.columns)
+    # The stored estimate is exactly what the estimator says for the stored candidate, and the candidate's folding
+    # is what Optuna sampled (integer knobs capped by the layer's shape).
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{results / 'study.db'}")
+    by_number = trials.set_index("number")
     for trial in study.trials:
-        again = estimate_design(Candidate.from_dict(trial.user_attrs["candidate"]).design)
-        assert again.cycles == trial.user_attrs["estimate"]["cycles"]
+        design = Candidate.from_dict(trial.user_attrs["candidate"]).design
+        again = estimate_design(design)
+        assert again.cycles == trial.user_attrs["estimate"]["cycles"] == design.latency_cycles
         assert again.energy_uj == pytest.approx(trial.user_attrs["estimate"]["energy_uj"])
+        assert by_number.loc[trial.number, "est_bound_cycles"] == pytest.approx(design.bound_cycles)
+        assert max(layer.bound_cycles for layer in design.fpga_layers) <= design.latency_cycles
+        for i, layer in enumerate(design.layers):
+            folding = layer.folding
+            assert folding.pe == min(trial.params[f"pe_{i}"], layer.out_features)
+            assert folding.simd == min(trial.params[f"simd_{i}"], layer.in_features)
+            assert folding.multiplier == trial.params[f"multiplier_{i}"]
+            assert folding.weight_storage == trial.params[f"weight_storage_{i}"]
     for number in trained["number"]:
         assert (results / "trials" / f"{number:05d}" / "weights.npz").is_file()
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from dse.datasets import Dataset, load_dataset
-from contract.design import AcceleratorDesign, DenseLayer
+from contract.design import AcceleratorDesign
 from contract.fixedpoint import ACTIVATIONS, FixedFormat
-from contract.reference import check_weights, run_reference
+from contract.layers import DenseLayer
+from contract.reference import run_reference
+from dse.datasets import Dataset, load_dataset
 from dse.training import (
     QuantizedMLP,
     TrainingDiverged,
@@ -25,6 +26,7 @@ from dse.training import (
     save_checkpoint,
     train,
 )
+from dse.training.quant import QAT_MODULES, DenseQAT, QuantizedNet
 
 
 def _design(
@@ -57,10 +59,10 @@ def _random_design(rng: np.random.Generator) -> AcceleratorDesign:
     return _design(sizes, fmts, weight_fmts, acts)
 
 
-def _perturbed_model(design: AcceleratorDesign, seed: int) -> QuantizedMLP:
+def _perturbed_model(design: AcceleratorDesign, seed: int) -> QuantizedNet:
     """Weights after a few large Adam steps, with some values exactly on rounding ties or far out of range."""
     generator = torch.Generator().manual_seed(seed)
-    model = QuantizedMLP(design)
+    model = QuantizedNet(design)
     model.reset_parameters(generator)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.2)
     x = torch.randn(64, design.layers[0].in_features, dtype=torch.float64, generator=generator)
@@ -70,8 +72,8 @@ def _perturbed_model(design: AcceleratorDesign, seed: int) -> QuantizedMLP:
         torch.nn.functional.mse_loss(model(x), target * 4).backward()
         optimizer.step()
     with torch.no_grad():
-        for layer, weight, bias in zip(design.layers, model.weights, model.biases, strict=True):
-            for param, fmt in ((weight, layer.weight_fmt), (bias, layer.bias_fmt)):
+        for layer, module in zip(design.layers, model.layers, strict=True):
+            for param, fmt in ((module.weight, layer.weight_fmt), (module.bias, layer.bias_fmt)):
                 ties = torch.rand(param.shape, generator=generator) < 0.3
                 half_lsb = (torch.floor(param * fmt.scale) + 0.5) / fmt.scale
                 param.copy_(torch.where(ties, half_lsb, param * 1.5))
@@ -87,10 +89,10 @@ def _inputs(design: AcceleratorDesign, rng: np.random.Generator, n: int = 200) -
     return np.where(halfway, (codes + 0.5) / fmt.scale, x)
 
 
-def _assert_bit_exact(design: AcceleratorDesign, model: QuantizedMLP, x: np.ndarray) -> np.ndarray:
+def _assert_bit_exact(design: AcceleratorDesign, model: QuantizedNet, x: np.ndarray) -> np.ndarray:
     weights = export_integer_weights(model)
     for layer, layer_weights in zip(design.layers, weights, strict=True):
-        check_weights(layer, layer_weights)
+        layer.check_weights(layer_weights)
     expected = run_reference(design, weights, quantize_inputs(design, x))
     np.testing.assert_array_equal(model.output_codes(x), expected)
     return expected
@@ -111,6 +113,38 @@ def test_qat_forward_equals_reference_random_designs(seed: int) -> None:
     rng = np.random.default_rng(1000 + seed)
     design = _random_design(rng)
     _assert_bit_exact(design, _perturbed_model(design, seed), _inputs(design, rng))
+
+
+def test_every_layer_becomes_its_kinds_module() -> None:
+    design = _uniform_design(8, "relu", [7, 9, 5])
+    model = QuantizedNet(design)
+    assert QuantizedMLP is QuantizedNet  # the older name still works
+    assert QAT_MODULES["dense"] is DenseQAT
+    assert [type(m) for m in model.layers] == [DenseQAT, DenseQAT]
+    assert [m.layer for m in model.layers] == list(design.layers)
+    assert [tuple(m.weight.shape) for m in model.layers] == [(9, 7), (5, 9)]
+
+
+def test_folding_does_not_change_the_arithmetic() -> None:
+    """PE, SIMD, multiplier and weight storage are hardware knobs only: same weights, same outputs."""
+    from dataclasses import replace
+
+    from contract.layers import DenseFolding
+
+    design = _uniform_design(6, "hardtanh", [7, 9, 5])
+    folded = replace(
+        design,
+        layers=(
+            replace(design.layers[0], folding=DenseFolding(pe=4, simd=3, multiplier="lut")),
+            replace(design.layers[1], folding=DenseFolding(pe=5, simd=9, weight_storage="bram")),
+        ),
+    )
+    model = _perturbed_model(design, seed=2)
+    other = QuantizedNet(folded)
+    other.load_state_dict(model.state_dict())
+    x = _inputs(design, np.random.default_rng(2))
+    np.testing.assert_array_equal(other.output_codes(x), model.output_codes(x))
+    np.testing.assert_array_equal(_assert_bit_exact(folded, other, x), model.output_codes(x))
 
 
 def test_fake_quant_gradient_is_straight_through_with_saturation() -> None:

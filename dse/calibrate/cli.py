@@ -91,8 +91,9 @@ def _fit(args: argparse.Namespace, console: Console) -> int:
 
 
 def _strategy(args: argparse.Namespace, console: Console) -> int:
-    from contract.design import AcceleratorDesign, DenseLayer
+    from contract.design import AcceleratorDesign
     from contract.fixedpoint import FixedFormat
+    from contract.layers import DenseLayer
     from dse.calibrate.tables import print_strategy
     from estimators import default_calibration, estimate_design, get_device, load_calibration
     from estimators.strategy import between_requests

@@ -1,4 +1,4 @@
-"""Quantization-aware training whose fake-quantized forward pass equals ``dse.reference`` bit for bit."""
+"""Quantization-aware training whose fake-quantized forward pass equals ``contract.reference`` bit for bit."""
 
 from dse.training.checkpoint import load_checkpoint, save_checkpoint
 from dse.training.evaluation import (

@@ -1,4 +1,4 @@
-"""Integer export and metrics: reported numbers come from ``dse.reference`` (what the hardware computes)."""
+"""Integer export and metrics: reported numbers come from ``contract.reference`` (what the hardware computes)."""
 
 from __future__ import annotations
 

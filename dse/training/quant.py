@@ -1,4 +1,4 @@
-"""Quantization-aware torch model that computes exactly what ``dse.reference`` computes.
+"""Quantization-aware torch model that computes exactly what ``contract.reference`` computes.
 
 Everything runs in float64: every fixed-point value is a dyadic number and, as long as the requantization
 stage fits in 53 bits, every product, partial sum, activation and rounding below is exact in float64,
