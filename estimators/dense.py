@@ -115,7 +115,7 @@ def layer_bram(layer: DenseLayer, kind: str) -> float:
 
 
 def dense_numbers(layer: DenseLayer, calibration: Calibration) -> LayerNumbers:
-    """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial."""
+    """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial (layer_bram, inlined)."""
     folding = layer.folding
     lanes = folding.pe * folding.simd
     # dsps_per_product, inlined
@@ -124,13 +124,20 @@ def dense_numbers(layer: DenseLayer, calibration: Calibration) -> LayerNumbers:
     ]
     kind = calibration.bram_kind
     features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind])
+    chunks = layer.chunks
+    words = layer.groups * chunks
+    bram = 0.0
+    if folding.weight_storage == "bram" and words >= MIN_BRAM_DEPTH:
+        bram = block_ram_count(words, lanes * layer.weight_fmt.total_bits, kind)
+    if chunks >= BUFFER_BRAM_MIN_DEPTH[kind]:
+        bram += folding.simd * block_ram_count(chunks, layer.in_fmt.total_bits, kind)
     return (
         layer.latency_cycles,
-        layer.in_features * layer.out_features / lanes,  # DenseLayer.bound_cycles, inlined
+        layer.macs / lanes,  # DenseLayer.bound_cycles, inlined
         sum(map(mul, calibration.lut, features)),
         sum(map(mul, calibration.ff, features)),
         dsps * lanes,
-        layer_bram(layer, kind),
+        bram,
     )
 
 

@@ -78,6 +78,8 @@ class DenseLayer:
     latency_cycles: int = field(init=False, repr=False, compare=False)
     # The hardware accumulator: bias + round constant + every product, never overflowing.
     acc_bits: int = field(init=False, repr=False, compare=False)
+    macs: int = field(init=False, repr=False, compare=False)  # IN x OUT
+    params: int = field(init=False, repr=False, compare=False)  # weights + biases
     # contract.requant.RequantPlan.select_structure for this accumulator (what the output select is built of).
     select_structure: tuple[int, int, int, int, int] = field(init=False, repr=False, compare=False)
 
@@ -100,6 +102,8 @@ class DenseLayer:
             raise ValueError(
                 f"out frac_bits ({self.out_fmt.frac_bits}) must be <= in frac + weight frac ({self.acc_frac_bits})"
             )
+        object.__setattr__(self, "macs", self.in_features * self.out_features)
+        object.__setattr__(self, "params", self.in_features * self.out_features + self.out_features)
         object.__setattr__(self, "groups", -(-self.out_features // self.folding.pe))
         object.__setattr__(self, "chunks", -(-self.in_features // self.folding.simd))
         latency = PIPELINE_CYCLES + self.tree_stages + (self.groups - 1) * self.group_period + self.last_group_outputs
@@ -116,14 +120,6 @@ class DenseLayer:
     @property
     def out_size(self) -> int:
         return self.out_features
-
-    @property
-    def macs(self) -> int:
-        return self.in_features * self.out_features
-
-    @property
-    def params(self) -> int:
-        return self.in_features * self.out_features + self.out_features
 
     # --- folding -----------------------------------------------------------------------------------------
     @property
