@@ -49,15 +49,18 @@ def main(argv: list[str] | None = None) -> int:
             rows = read_tables([args.holdout])
             title = f"{family}: {calibration.version} on {args.holdout.name} (never fitted on)"
         else:
-            table = args.table or Path(str(resources.files("estimators").joinpath("calibration", "data",
-                                                                                   f"{family}_sweep.csv")))
+            table = args.table or Path(
+                str(resources.files("estimators").joinpath("calibration", "data", f"{family}_sweep.csv"))
+            )
             all_rows = read_tables([table])
             train = [r for r in all_rows if not is_held_out(r)]
             rows = [r for r in all_rows if is_held_out(r)]
             fit = fit_resources(train, calibration)
             calibration = replace(calibration, lut=fit.coefficients["lut"], ff=fit.coefficients["ff"])
-            title = (f"{family}: fit on {len(train)} rows of {table.name}, scored on {len(rows)} held-out rows "
-                     f"(sample % {HOLDOUT_MODULUS} == {HOLDOUT_REMAINDER})")
+            title = (
+                f"{family}: fit on {len(train)} rows of {table.name}, scored on {len(rows)} held-out rows "
+                f"(sample % {HOLDOUT_MODULUS} == {HOLDOUT_REMAINDER})"
+            )
         stats, exact = score(rows, calibration)
         console.print(error_table(title, stats, exact, len(rows)))
     return 0

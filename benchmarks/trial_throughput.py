@@ -80,8 +80,10 @@ def main() -> None:
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     scratch = Path(tempfile.mkdtemp(prefix="dse-bench-"))
-    print(f"{os.cpu_count()} CPUs, {args.trials} trials of {args.epochs} epochs each; load average "
-          f"{os.getloadavg()[0]:.1f}; 2-process ceiling for pure CPU work now: {machine_ceiling():.2f}x")
+    print(
+        f"{os.cpu_count()} CPUs, {args.trials} trials of {args.epochs} epochs each; load average "
+        f"{os.getloadavg()[0]:.1f}; 2-process ceiling for pure CPU work now: {machine_ceiling():.2f}x"
+    )
     print(f"{'backend':8} {'workers':>7} {'wall trials/s':>14} {'steady trials/s':>16} {'s/trial (train)':>16}")
     try:
         for backend in args.backends.split(","):
@@ -98,8 +100,10 @@ def main() -> None:
                 wall, steady, train = measure(args.trials, args.epochs, backend, workers, scratch)
                 rates[workers] = (wall, steady)
                 print(f"{backend:8} {workers:>7} {wall:>14.2f} {steady:>16.2f} {train:>16.2f}")
-            print(f"{backend:8} speed-up wall {rates[2][0] / rates[1][0]:.2f}x, "
-                  f"steady {rates[2][1] / rates[1][1]:.2f}x (goal >= 1.7x)")
+            print(
+                f"{backend:8} speed-up wall {rates[2][0] / rates[1][0]:.2f}x, "
+                f"steady {rates[2][1] / rates[1][1]:.2f}x (goal >= 1.7x)"
+            )
             if backend == "ray":
                 ray.shutdown()
     finally:

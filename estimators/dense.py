@@ -119,9 +119,11 @@ def dense_numbers(layer: DenseLayer, calibration: Calibration) -> LayerNumbers:
     folding = layer.folding
     lanes = folding.pe * folding.simd
     # dsps_per_product, inlined
-    dsps = 0 if folding.multiplier == "lut" else calibration.dsp_rule.table[layer.in_fmt.total_bits][
-        layer.weight_fmt.total_bits
-    ]
+    dsps = (
+        0
+        if folding.multiplier == "lut"
+        else calibration.dsp_rule.table[layer.in_fmt.total_bits][layer.weight_fmt.total_bits]
+    )
     kind = calibration.bram_kind
     features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind])
     chunks = layer.chunks

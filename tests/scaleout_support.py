@@ -45,6 +45,7 @@ def load(results: Path, name: str = "scaleout") -> optuna.Study:
 
 # ---- task functions for executors ----
 
+
 def double(x: int) -> int:
     return 2 * x
 

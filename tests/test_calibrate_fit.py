@@ -53,12 +53,21 @@ def synthetic_rows(n: int, calibration: Calibration, seed: int = 7) -> list[dict
     rules = rule_predictions(layers, calibration)
     rows = []
     for i, point in enumerate(sample_points(n, seed)):
-        rows.append({
-            "sample": i, "family": calibration.family, **point.config(),
-            "lut": float(X[i] @ np.array(TRUE_LUT)), "ff": float(X[i] @ np.array(TRUE_FF)),
-            "dsp": float(rules["dsp"][i]), "bram": float(rules["bram"][i]), "error": "",
-            "ghdl": "GHDL test", "yosys": "Yosys test", "generator": "test",
-        })
+        rows.append(
+            {
+                "sample": i,
+                "family": calibration.family,
+                **point.config(),
+                "lut": float(X[i] @ np.array(TRUE_LUT)),
+                "ff": float(X[i] @ np.array(TRUE_FF)),
+                "dsp": float(rules["dsp"][i]),
+                "bram": float(rules["bram"][i]),
+                "error": "",
+                "ghdl": "GHDL test",
+                "yosys": "Yosys test",
+                "generator": "test",
+            }
+        )
     return rows
 
 

@@ -16,8 +16,13 @@ from dse.reports.measurements import Marker, MeasurementMetadata, Sample, write_
 from estimators import default_calibration, estimate_design, load_calibration
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference-reports" / "vivado-xc7s15-env5"
-PRIOR = {"clock_uw_per_mhz": 20.0, "lut_uw_per_mhz": 0.05, "ff_uw_per_mhz": 0.02, "dsp_uw_per_mhz": 2.0,
-         "bram_uw_per_mhz": 10.0}
+PRIOR = {
+    "clock_uw_per_mhz": 20.0,
+    "lut_uw_per_mhz": 0.05,
+    "ff_uw_per_mhz": 0.02,
+    "dsp_uw_per_mhz": 2.0,
+    "bram_uw_per_mhz": 10.0,
+}
 # Reference design: 589 LUT, 1174 FF at 100 MHz; Vivado dynamic 13 mW of which 3 mW I/O -> 10 mW modelled.
 PRIOR_DYNAMIC_MW = 100 * (20.0 + 0.05 * 589 + 0.02 * 1174) / 1000
 RATE = 1024
@@ -76,8 +81,11 @@ def test_measurement_overrides_the_tool_static_power(tmp_path: Path) -> None:
 def test_measurement_without_idle_samples_is_rejected(tmp_path: Path) -> None:
     meta = MeasurementMetadata("elastic-node-v5", "xc7s15ftgb196-2", "x", RATE)
     rows: list[Sample | Marker] = [Marker(0.0, "inference_start", 1), Marker(1.0, "inference_stop", 1)]
-    rows += [Sample(float(t), rail, 1.0, 0.01) for rail in ("fpga_vccint", "fpga_vccaux", "fpga_vcco")
-             for t in (0.0, 0.5, 1.0)]
+    rows += [
+        Sample(float(t), rail, 1.0, 0.01)
+        for rail in ("fpga_vccint", "fpga_vccaux", "fpga_vcco")
+        for t in (0.0, 0.5, 1.0)
+    ]
     path = write_measurement(tmp_path / "m.csv", meta, rows)
     with pytest.raises(ValueError, match="idle power"):
         calibrate([path], "xc7", base=prior_file(tmp_path, PRIOR))

@@ -98,9 +98,7 @@ def _write_csv(tmp_path: Path) -> Path:
 
 def test_csv_classification(tmp_path: Path) -> None:
     path = _write_csv(tmp_path)
-    ds = load_dataset(
-        "csv", path=path, feature_columns=["c", "a"], target_columns="label", task="classification"
-    )
+    ds = load_dataset("csv", path=path, feature_columns=["c", "a"], target_columns="label", task="classification")
     assert ds.feature_names == ("c", "a") and ds.output_names == ("cat", "dog", "emu")
     frame = pd.read_csv(path)
     x, y = _all_rows(ds)
@@ -113,9 +111,7 @@ def test_csv_classification(tmp_path: Path) -> None:
 
 def test_csv_regression_defaults_to_all_other_columns(tmp_path: Path) -> None:
     path = _write_csv(tmp_path)
-    ds = load_dataset(
-        "csv", path=path, feature_columns=["a", "b", "c"], target_columns=["t1", "t2"], task="regression"
-    )
+    ds = load_dataset("csv", path=path, feature_columns=["a", "b", "c"], target_columns=["t1", "t2"], task="regression")
     assert ds.n_outputs == 2 and ds.y_train.shape == (len(ds.x_train), 2)
     frame = pd.read_csv(path).drop(columns=["label"])
     frame.to_csv(path, index=False)

@@ -13,7 +13,9 @@ from dse.search import SearchAborted, run_search
 
 def test_parse_faults() -> None:
     assert parse_faults("raise:3, nan:5,sleep:*=0.5") == (
-        Fault("raise", 3), Fault("nan", 5), Fault("sleep", None, 0.5),
+        Fault("raise", 3),
+        Fault("nan", 5),
+        Fault("sleep", None, 0.5),
     )
     with pytest.raises(ValueError, match="KIND:TRIAL"):
         parse_faults("explode:1")
@@ -43,8 +45,11 @@ def test_exception_nan_timeout_and_lost_worker_fail_single_trials(
 def test_max_failures_stops_with_a_clear_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(FAULT_ENV, "raise:*")
     config = support.tiny_config(6, max_failures=3)
-    with pytest.raises(SearchAborted, match=r"stopped after 3 failed trials \(search.max_failures = 3\); last "
-                                            r"reason: RuntimeError: injected fault in trial 2"):
+    with pytest.raises(
+        SearchAborted,
+        match=r"stopped after 3 failed trials \(search.max_failures = 3\); last "
+        r"reason: RuntimeError: injected fault in trial 2",
+    ):
         run_search(config, results_dir=tmp_path)
     frame = support.trials(tmp_path)  # written even though the search stopped
     assert list(frame["state"]) == ["FAIL"] * 3

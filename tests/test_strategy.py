@@ -21,9 +21,25 @@ CONFIG_UJ = 120.0 * 4310752 / (50e3 * 4)
 def estimate(latency_us: float = 100.0, energy_uj: float = 2.0) -> DesignEstimate:
     # 1000 cycles in 10 µs on the FPGA: a 100 MHz clock -> idle = 20 mW static + 2 mW clock tree = 22 mW.
     return DesignEstimate(
-        cycles=1000, ii_cycles=1001, bound_cycles=900.0, fpga_latency_us=10.0, mcu_latency_us=85.0, transfer_us=5.0,
-        latency_us=latency_us, throughput_per_s=1e4, lut=500.0, ff=400.0, dsp=2, bram=0.0, static_mw=20.0,
-        dynamic_mw=3.0, power_mw=20.0, energy_uj=energy_uj, macs=100, params=110, fits=True,
+        cycles=1000,
+        ii_cycles=1001,
+        bound_cycles=900.0,
+        fpga_latency_us=10.0,
+        mcu_latency_us=85.0,
+        transfer_us=5.0,
+        latency_us=latency_us,
+        throughput_per_s=1e4,
+        lut=500.0,
+        ff=400.0,
+        dsp=2,
+        bram=0.0,
+        static_mw=20.0,
+        dynamic_mw=3.0,
+        power_mw=20.0,
+        energy_uj=energy_uj,
+        macs=100,
+        params=110,
+        fits=True,
     )
 
 
@@ -57,8 +73,9 @@ def test_choice_flips_at_the_break_even_period(period_ms: float, choice: str) ->
 
 def test_measured_configuration_and_gated_clock_override_the_database() -> None:
     # A 40x cheaper configuration (anchors: tuning cut it about 40x) and a stopped clock: 20 mW idle.
-    result = between_requests(estimate(), DEVICE, CALIBRATION, 10.0, config_energy_uj=50.0, config_time_ms=2.0,
-                              clock_gated=True)
+    result = between_requests(
+        estimate(), DEVICE, CALIBRATION, 10.0, config_energy_uj=50.0, config_time_ms=2.0, clock_gated=True
+    )
     assert result.idle_power_mw == pytest.approx(20.0)
     assert result.choice == POWER_OFF and result.off_energy_uj == pytest.approx(52.0)
     assert result.break_even_ms == pytest.approx(0.1 + 50.0 / 20.0)

@@ -33,8 +33,7 @@ def _design(
     sizes: list[int], fmts: list[FixedFormat], weight_fmts: list[FixedFormat], acts: list[str]
 ) -> AcceleratorDesign:
     layers = tuple(
-        DenseLayer(sizes[i], sizes[i + 1], acts[i], fmts[i], weight_fmts[i], fmts[i + 1])
-        for i in range(len(acts))
+        DenseLayer(sizes[i], sizes[i + 1], acts[i], fmts[i], weight_fmts[i], fmts[i + 1]) for i in range(len(acts))
     )
     return AcceleratorDesign(layers, device="test", clock_mhz=100.0)
 
@@ -202,9 +201,7 @@ def test_training_is_deterministic(digits: Dataset) -> None:
 def test_sensor_regression_learns() -> None:
     sensor = load_dataset("sensor")
     fmt = FixedFormat(8, 6)
-    design = _design(
-        [16, 16, 1], [FixedFormat(8, 7), fmt, FixedFormat(8, 7)], [fmt, fmt], ["hardtanh", "identity"]
-    )
+    design = _design([16, 16, 1], [FixedFormat(8, 7), fmt, FixedFormat(8, 7)], [fmt, fmt], ["hardtanh", "identity"])
     result = train(design, sensor, epochs=15, lr=0.01, batch_size=64, seed=0)
     metrics = evaluate_integer(design, result.weights, sensor, "test")
     assert set(metrics) == {"mse", "mae"}
@@ -258,9 +255,7 @@ def test_design_and_dataset_must_match(digits: Dataset) -> None:
             seed=0,
         )
     with pytest.raises(ValueError, match="design has 3 outputs but dataset 'digits' has 10 classes"):
-        train(
-            _design([64, 3], [fmt, fmt], [fmt], ["identity"]), digits, epochs=1, lr=0.01, batch_size=8, seed=0
-        )
+        train(_design([64, 3], [fmt, fmt], [fmt], ["identity"]), digits, epochs=1, lr=0.01, batch_size=8, seed=0)
 
 
 def test_checkpoint_round_trip(tmp_path: Path) -> None:
