@@ -23,8 +23,11 @@ FEATURES = (
     "clamp_mux_same_bits",  # output select, both clamps active, bits where they are equal
     "clamp_mux_one_bits",  # output select with one active clamp
     "sign_select_bits",  # output select when both thresholds are 0: high or 0 by the accumulator's sign
-    "soft_mult_bits",  # LUT multipliers: lanes x SIMD x Bx x Bw
-    "soft_prod_bits",  # their product registers: lanes x SIMD x (Bx + Bw)
+    "soft_mult_bits",  # '*' too narrow for a DSP, built by the tools in LUTs: lanes x SIMD x Bx x Bw
+    "shift_add_bits",  # multiplier 'lut' (shift-and-add, one adder per bit of x): lanes x SIMD x Bx x Bw ...
+    "shift_add_sq_bits",  # ... plus the sign-extended upper part of each adder: lanes x SIMD x Bx x Bx
+    "const_mult_bits",  # LUT multipliers by a one-word ROM (constant weights, which synthesis folds)
+    "soft_prod_bits",  # product registers of either: lanes x SIMD x (Bx + Bw)
     "dsp_mults",  # multipliers in DSP blocks
     "tree_bits",  # SIMD adder trees: lanes x (SIMD - 1) x tree width
     "tree_reg_bits",  # their output registers: lanes x tree width

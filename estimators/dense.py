@@ -58,11 +58,17 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
     else:  # wider comparisons are not chunked: one carry-chain subtractor bit per accumulator bit
         clamp_chunks, clamp_wide = 0, active * acc
     lanes = pe * simd
+    soft_mult = shift_add = shift_add_sq = const_mult = soft_prod = dsp_mults = 0
     if dsps:
-        soft_mult = soft_prod = 0
         dsp_mults = lanes
+    elif folding.multiplier == "lut":
+        soft_prod = lanes * (bx + bw)
+        if groups * chunks == 1:
+            const_mult = lanes * bx * bw  # a one-word ROM: every weight is a constant, synthesis folds it
+        else:
+            shift_add, shift_add_sq = lanes * bx * bw, lanes * bx * bx
     else:
-        soft_mult, soft_prod, dsp_mults = lanes * bx * bw, lanes * (bx + bw), 0
+        soft_mult, soft_prod = lanes * bx * bw, lanes * (bx + bw)
     # contract.layers.dense.DenseLayer.rom_storage, inlined
     if folding.weight_storage == "bram" and groups * chunks >= MIN_BRAM_DEPTH:
         rom_bits = rom_cols = rom_reg = 0
@@ -90,6 +96,9 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
         pe * mux_one,
         pe * sign_select,
         soft_mult,
+        shift_add,
+        shift_add_sq,
+        const_mult,
         soft_prod,
         dsp_mults,
         pe * (simd - 1) * tree_width,
