@@ -42,12 +42,15 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from dse.results import write_plots
+    from dse.plots import write_plots
     from dse.studies import open_results
 
     config, study = open_results(args.results_dir)
-    for path in write_plots(study, config, args.results_dir):
+    notes: list[str] = []
+    for path in write_plots(study, config, args.results_dir, notes):
         console.print(f"wrote {path}")
+    for note in notes:
+        console.print(f"[dim]{note}[/dim]", highlight=False)
     return 0
 
 
