@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from dse.errors import ConfigError, SearchAborted, VerificationFailed
+from dse.report_table import FORMATS
 
 console = Console(stderr=True, soft_wrap=True)  # never break messages into 80-column lines in logs
 
@@ -37,7 +38,7 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from dse.studies import print_pareto
 
-    print_pareto(args.results_dir)
+    print_pareto(args.results_dir, fmt=args.format)
     return 0
 
 
@@ -89,6 +90,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="print the Pareto front of a study")
     report.add_argument("results_dir", type=Path)
+    report.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table: fitted to the terminal, columns dropped by priority (said so); csv|markdown|json: every column",
+    )
     report.set_defaults(handler=_report)
 
     plot = commands.add_parser("plot", help="regenerate the plots of a study")
