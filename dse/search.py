@@ -25,6 +25,7 @@ from dse.config import QUALITY_OBJECTIVES, ConfigError, SearchConfig
 from dse.errors import SearchAborted
 from dse.evaluate import dataset_for, train_candidate
 from dse.execution import describe, make_executor, started_at
+from dse.labels import write_labels
 from dse.results import write_results
 from dse.space import sample_candidate
 from dse.storage import open_storage, resolve_storage_url
@@ -210,6 +211,7 @@ def run_search(
     results_dir = Path(results_dir or config.results_dir)
     dataset = dataset_for(config.dataset, config.study.seed)  # fails early on a bad dataset
     prepare_results_dir(config, results_dir)
+    write_labels(results_dir, dataset, config.dataset)  # which output is which class, for whoever uses the model
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(config, results_dir)
     retried = recover_interrupted(study)
