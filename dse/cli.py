@@ -1,4 +1,4 @@
-"""`dse` command line: run, report, plot, export, calibrate."""
+"""`dse` command line: run, report, plot, export, dashboard, calibrate."""
 
 from __future__ import annotations
 
@@ -48,7 +48,12 @@ def _plot(args: argparse.Namespace) -> int:
 
     config, study = open_results(args.results_dir)
     notes: list[str] = []
-    for path in write_plots(study, config, args.results_dir, notes):
+    written = write_plots(study, config, args.results_dir, notes)
+    if args.exports:
+        from dse.plots_synthesis import write_export_plot
+
+        written.append(write_export_plot(args.exports, args.results_dir / "estimate_vs_synthesis.png"))
+    for path in written:
         console.print(f"wrote {path}")
     for note in notes:
         console.print(f"[dim]{note}[/dim]", highlight=False)
@@ -68,6 +73,16 @@ def _export(args: argparse.Namespace) -> int:
         force=args.force,
         console=console,
     )
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from dse.dashboard import serve
+
+    try:
+        serve(args.results_dir, args.port, console)
+    except KeyboardInterrupt:  # Ctrl-C while starting: the normal way to stop it, not an interrupted search
+        console.print("dashboard stopped")
     return 0
 
 
@@ -100,6 +115,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = commands.add_parser("plot", help="regenerate the plots of a study")
     plot.add_argument("results_dir", type=Path)
+    plot.add_argument(
+        "--exports",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="folders of `dse export --synth`: also draw their estimates against synthesis (estimate_vs_synthesis.png)",
+    )
     plot.set_defaults(handler=_plot)
 
     export = commands.add_parser("export", help="VHDL, testbench, weights and report for one trial")
@@ -112,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--synth", action="store_true", help="open-source synthesis (ghdl synth + yosys)")
     export.add_argument("--force", action="store_true", help="overwrite an existing output folder")
     export.set_defaults(handler=_export)
+
+    dashboard = commands.add_parser("dashboard", help="optuna-dashboard for a study, on 127.0.0.1 (Ctrl-C stops it)")
+    dashboard.add_argument("results_dir", type=Path)
+    dashboard.add_argument("--port", type=int, default=8080, help="default 8080; 0 picks a free port")
+    dashboard.set_defaults(handler=_dashboard)
 
     calibrate = commands.add_parser("calibrate", help="fit the estimators to synthesis and measurements")
     from dse.calibrate.cli import add_calibrate_arguments

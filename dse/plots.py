@@ -188,6 +188,12 @@ def write_plots(
         written.append(_save(figure, results_dir / f"pareto_{names[y]}_vs_{names[x]}.png"))
     written.append(_save(matrix_figure(groups, names, minimize, config.study.name), results_dir / "objectives.png"))
     written.append(write_html(groups, names, minimize, config.study.name, results_dir / "pareto.html"))
+    if config.calibration is None:  # a custom calibration was fitted to tables this folder does not know
+        from dse.plots_synthesis import write_shipped_calibration_plots
+        from estimators import get_device
+
+        families = [get_device(t.user_attrs["candidate"]["design"]["device"]).family for t in groups.feasible]
+        written += write_shipped_calibration_plots(families, results_dir, notes)
     reference = reference_point(study, groups.feasible)
     axes = optuna.visualization.matplotlib.plot_hypervolume_history(study, reference)
     where = ", ".join(f"{name} {value:.4g}" for name, value in zip(names, reference, strict=True))

@@ -137,3 +137,22 @@ def write_calibration_plot(tables: Sequence[Path], family: str, path: Path, fold
         "DSP/BRAM: the counting rules"
     )
     return save(comparison_figure(points, title), path)
+
+
+def shipped_table(family: str) -> Path:
+    """The sweep table the shipped calibration of `family` was fitted to."""
+    from importlib import resources
+
+    return Path(str(resources.files("estimators").joinpath("calibration", "data", f"{family}_sweep.csv")))
+
+
+def write_shipped_calibration_plots(families: Sequence[str], folder: Path, notes: list[str]) -> list[Path]:
+    """calibration_<family>.png from the shipped sweep tables; a table that cannot be used is a note, not an error."""
+    written = []
+    for family in sorted(set(families)):
+        table = shipped_table(family)
+        try:
+            written.append(write_calibration_plot([table], family, Path(folder) / f"calibration_{family}.png"))
+        except ValueError as error:
+            notes.append(f"no calibration_{family}.png: {error}")
+    return written
