@@ -102,5 +102,5 @@ def pick_by_expression(study: optuna.Study, expression: str, names: list[str]) -
     ]
     if not matching:
         raise ValueError(f"--pick {expression!r}: no feasible trained trial satisfies the condition")
-    chooser = max if direction == "max" else min
-    return chooser(matching, key=lambda t: (trial_metrics(t, names)[target], -t.number))
+    sign = -1.0 if direction == "max" else 1.0  # equal values: the lowest trial number, for max and min alike
+    return min(matching, key=lambda t: (sign * trial_metrics(t, names)[target], t.number))
