@@ -192,7 +192,8 @@ def write_plots(
         from dse.plots_synthesis import write_shipped_calibration_plots
         from estimators import get_device
 
-        families = [get_device(t.user_attrs["candidate"]["design"]["device"]).family for t in groups.feasible]
+        designs = [t.user_attrs["candidate"]["design"] for t in groups.feasible if "candidate" in t.user_attrs]
+        families = [get_device(design["device"]).family for design in designs]
         written += write_shipped_calibration_plots(families, results_dir, notes)
     reference = reference_point(study, groups.feasible)
     axes = optuna.visualization.matplotlib.plot_hypervolume_history(study, reference)

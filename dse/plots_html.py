@@ -50,7 +50,7 @@ def _parallel(groups: TrialGroups, names: list[str]) -> go.Figure:
     color = [1 if t.number in front else 0 for t in groups.feasible]
     line = {"color": color, "colorscale": [[0, FEASIBLE], [1, FRONT]], "cmin": 0, "cmax": 1}
     figure = go.Figure(go.Parcoords(line=line, dimensions=dimensions))
-    figure.update_layout(height=420, margin={"l": 60, "r": 60, "t": 40, "b": 20})
+    figure.update_layout(height=440, margin={"l": 60, "r": 60, "t": 70, "b": 20})  # axis names clear the tool bar
     return figure
 
 

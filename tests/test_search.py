@@ -56,6 +56,7 @@ def test_results_folder(finished: tuple[Path, pd.DataFrame]) -> None:
         "hypervolume.png",
         "search.yaml",
         "objectives.png",
+        "labels.json",
     ):
         assert (results / name).stat().st_size > 0, name
     # Pairs whose ranks move together (often energy and latency) get no plot of their own: tests/test_plots.py.
