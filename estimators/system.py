@@ -112,7 +112,8 @@ def estimate_design(
     if has_fpga:
         toggle = power["activity"] if activity is None else activity
         dynamic_mw = fpga_dynamic_mw(power, clock, lut, ff, dsp, bram, toggle)
-    # mW x µs = nJ (estimators.breakdown lists the terms). The configured FPGA idles (static power) while the MCU computes or talks.
+    # mW x µs = nJ; estimators.breakdown lists the terms. The configured FPGA idles (static power) while the MCU
+    # computes or talks.
     energy_nj = (
         (static_mw + dynamic_mw) * fpga_us
         + (board["mcu_active_mw"] + static_mw) * (mcu_us + transfer_us)
