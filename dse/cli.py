@@ -29,6 +29,8 @@ def _run(args: argparse.Namespace) -> int:
         f"[green]{summary.completed} completed, {summary.failed} failed, {summary.pareto_size} Pareto point(s) "
         f"-> {summary.results_dir}"
     )
+    for note in summary.notes:
+        console.print(f"[dim]{note}[/dim]", highlight=False)
     from dse.studies import print_pareto
 
     print_pareto(summary.results_dir)

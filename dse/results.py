@@ -64,13 +64,15 @@ def reference_point(study: optuna.Study, trials: list[optuna.trial.FrozenTrial])
     return point
 
 
-def write_results(study: optuna.Study, config: SearchConfig, results_dir: Path) -> int:
-    """Write trials.csv, pareto.csv and the plots; return the number of Pareto points."""
+def write_results(
+    study: optuna.Study, config: SearchConfig, results_dir: Path, notes: list[str] | None = None
+) -> int:
+    """Write trials.csv, pareto.csv and the plots; return the number of Pareto points. `notes`: plots left out."""
     frame = trials_frame(study, config)
     frame.to_csv(results_dir / "trials.csv", index=False)
     pareto = frame[frame["pareto"]] if len(frame) else frame
     pareto.to_csv(results_dir / "pareto.csv", index=False)
     from dse.plots import write_plots  # matplotlib and plotly load only when plots are written
 
-    write_plots(study, config, results_dir)
+    write_plots(study, config, results_dir, notes)
     return len(pareto)

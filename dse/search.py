@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class SearchSummary:
     completed: int
     failed: int
     pareto_size: int
+    notes: list[str] = field(default_factory=list)  # plots left out, and why
 
 
 def make_sampler(config: SearchConfig, n_existing: int = 0) -> optuna.samplers.BaseSampler:
@@ -330,6 +331,7 @@ def run_search(
             executor.abort(future)
             interrupt(item.trial)
         executor.shutdown()
-        pareto = write_results(study, config, results_dir)
+        notes: list[str] = []
+        pareto = write_results(study, config, results_dir, notes)
     failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
-    return SearchSummary(results_dir, _complete_count(study), failed, pareto)
+    return SearchSummary(results_dir, _complete_count(study), failed, pareto, notes)
