@@ -1,4 +1,4 @@
-"""`dse` command line: run, report, plot, export, calibrate."""
+"""`dse` command line: run, report, plot, export, dashboard, calibrate."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 
 from dse.errors import ConfigError, SearchAborted, VerificationFailed
+from dse.report_table import FORMATS
 
 console = Console(stderr=True, soft_wrap=True)  # never break messages into 80-column lines in logs
 
@@ -28,6 +29,8 @@ def _run(args: argparse.Namespace) -> int:
         f"[green]{summary.completed} completed, {summary.failed} failed, {summary.pareto_size} Pareto point(s) "
         f"-> {summary.results_dir}"
     )
+    for note in summary.notes:
+        console.print(f"[dim]{note}[/dim]", highlight=False)
     from dse.studies import print_pareto
 
     print_pareto(summary.results_dir)
@@ -37,17 +40,25 @@ def _run(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from dse.studies import print_pareto
 
-    print_pareto(args.results_dir)
+    print_pareto(args.results_dir, fmt=args.format)
     return 0
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from dse.results import write_plots
+    from dse.plots import write_plots
     from dse.studies import open_results
 
     config, study = open_results(args.results_dir)
-    for path in write_plots(study, config, args.results_dir):
+    notes: list[str] = []
+    written = write_plots(study, config, args.results_dir, notes)
+    if args.exports:
+        from dse.plots_synthesis import write_export_plot
+
+        written.append(write_export_plot(args.exports, args.results_dir / "estimate_vs_synthesis.png"))
+    for path in written:
         console.print(f"wrote {path}")
+    for note in notes:
+        console.print(f"[dim]{note}[/dim]", highlight=False)
     return 0
 
 
@@ -64,6 +75,16 @@ def _export(args: argparse.Namespace) -> int:
         force=args.force,
         console=console,
     )
+    return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from dse.dashboard import serve
+
+    try:
+        serve(args.results_dir, args.port, console)
+    except KeyboardInterrupt:  # Ctrl-C while starting: the normal way to stop it, not an interrupted search
+        console.print("dashboard stopped")
     return 0
 
 
@@ -86,10 +107,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser("report", help="print the Pareto front of a study")
     report.add_argument("results_dir", type=Path)
+    report.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table: fitted to the terminal, columns dropped by priority (said so); csv|markdown|json: every column",
+    )
     report.set_defaults(handler=_report)
 
     plot = commands.add_parser("plot", help="regenerate the plots of a study")
     plot.add_argument("results_dir", type=Path)
+    plot.add_argument(
+        "--exports",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="folders of `dse export --synth`: also draw their estimates against synthesis (estimate_vs_synthesis.png)",
+    )
     plot.set_defaults(handler=_plot)
 
     export = commands.add_parser("export", help="VHDL, testbench, weights and report for one trial")
@@ -102,6 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--synth", action="store_true", help="open-source synthesis (ghdl synth + yosys)")
     export.add_argument("--force", action="store_true", help="overwrite an existing output folder")
     export.set_defaults(handler=_export)
+
+    dashboard = commands.add_parser("dashboard", help="optuna-dashboard for a study, on 127.0.0.1 (Ctrl-C stops it)")
+    dashboard.add_argument("results_dir", type=Path)
+    dashboard.add_argument("--port", type=int, default=8080, help="default 8080; 0 picks a free port")
+    dashboard.set_defaults(handler=_dashboard)
 
     calibrate = commands.add_parser("calibrate", help="fit the estimators to synthesis and measurements")
     from dse.calibrate.cli import add_calibrate_arguments

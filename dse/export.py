@@ -16,7 +16,9 @@ from contract.reference import LayerWeights, load_weights, run_reference
 from dse.config import SearchConfig
 from dse.errors import VerificationFailed
 from dse.evaluate import dataset_for
-from dse.pick import by_number, pick_by_expression
+from dse.labels import LABELS_FILE, label_mapping
+from dse.pick import by_number, pick_by_expression, selection_warning
+from dse.report_md import write_report
 from dse.space import Candidate
 from dse.studies import open_results
 
@@ -37,76 +39,28 @@ def fpga_input_vectors(config: SearchConfig, design: Any, weights: list[LayerWei
     return np.concatenate([codes, random]).astype(np.int64)
 
 
-def _percent_error(estimate: float, measured: float) -> str:
-    if estimate == measured:
-        return "exact"
-    return "n/a (measured 0)" if measured == 0 else f"{100.0 * (estimate - measured) / measured:+.1f} %"
+def energy_record(
+    config: SearchConfig, design: AcceleratorDesign, estimate: dict[str, Any], synthesis: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The energy terms of the estimate with their sources, under the calibration the study used."""
+    from dse.search import calibration_for
+    from estimators import get_device
+    from estimators.breakdown import dynamic_mw, energy_terms
 
-
-def write_report(path: Path, record: dict[str, Any]) -> None:
-    estimate, design = record["estimate"], record["design"]
-    lines = [
-        f"# {design['name']}: trial {record['trial']} of study {record['study']}",
-        "",
-        f"Device {design['device']} at {design['clock_mhz']} MHz. Objectives: "
-        + ", ".join(f"{k} = {v:.4g}" for k, v in record["objectives"].items()),
-        "",
-        "| layer | in → out | act | bits x/w/y | PE × SIMD | multiplier | storage | placement | cycles "
-        "| bound MACs/(PE·SIMD) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    chosen = AcceleratorDesign.from_dict(design)
-    for index, layer in enumerate(chosen.layers):
-        folding = layer.folding
-        lines.append(
-            f"| {index} | {layer.in_size} → {layer.out_size} | {layer.activation} | "
-            f"{layer.in_fmt.total_bits}/{layer.weight_fmt.total_bits}/{layer.out_fmt.total_bits} | "
-            f"{folding.pe} × {folding.simd} | {folding.multiplier} | {layer.rom_storage} | {layer.placement} | "
-            f"{layer.latency_cycles if layer.placement == 'fpga' else '-'} | {layer.bound_cycles:.1f} |"
+    calibration = calibration_for(config, get_device(design.device).family)
+    energy: dict[str, Any] = {
+        "terms": [term.as_dict() for term in energy_terms(estimate, calibration)],
+        "calibration": calibration.path,
+        "calibration_version": calibration.version,
+        "power_source": calibration.power_source,
+        "board_source": calibration.board_source,
+    }
+    if synthesis is not None:
+        resources = [float(synthesis[key]) for key in ("lut", "ff", "dsp", "bram")]
+        energy["synthesized_dynamic_mw"] = dynamic_mw(
+            calibration.power, design.clock_mhz, *resources, config.hardware.activity
         )
-    lines += [
-        "",
-        "## Estimates",
-        f"- latency: {estimate['cycles']} cycles (bound Σ MACs/(PE·SIMD) = {estimate['bound_cycles']:.1f}, "
-        f"{estimate['cycles'] / max(estimate['bound_cycles'], 1e-9):.2f}× the bound), "
-        f"initiation interval {estimate['ii_cycles']} cycles",
-        f"- time per inference: {estimate['latency_us']:.3f} µs (FPGA {estimate['fpga_latency_us']:.3f}, "
-        f"MCU {estimate['mcu_latency_us']:.3f}, SPI {estimate['transfer_us']:.3f})",
-        f"- power {estimate['power_mw']:.2f} mW (FPGA static {estimate['static_mw']:.2f}, dynamic "
-        f"{estimate['dynamic_mw']:.2f}); energy {estimate['energy_uj']:.4f} µJ per inference",
-        "",
-        "## Verification",
-    ]
-    verification = record.get("verification")
-    if verification is None:
-        lines.append("Not run (use `--verify`). This design is **not verified**.")
-    else:
-        verdict = "**verified**" if verification["verified"] else "**NOT verified**"
-        lines.append(
-            f"{verdict}: {verification['n_vectors']} vectors in GHDL, {verification['mismatches']} mismatches; "
-            f"latency {verification['latency_cycles']} cycles (estimate {verification['expected_latency_cycles']}), "
-            f"II {verification['ii_cycles']} cycles (estimate {verification['expected_ii_cycles']})."
-        )
-        if verification.get("error"):
-            lines.append(f"\nError: {verification['error']}")
-    synthesis = record.get("synthesis")
-    lines += ["", "## Synthesis (open source: ghdl synth + yosys)"]
-    if synthesis is None:
-        lines.append("Not run (use `--synth`).")
-    else:
-        lines += ["| resource | estimate | synthesis | error |", "|---|---|---|---|"]
-        for key in ("lut", "ff", "dsp", "bram"):
-            lines.append(
-                f"| {key} | {estimate[key]:.0f} | {synthesis[key]:g} | "
-                f"{_percent_error(estimate[key], synthesis[key])} |"
-            )
-        if synthesis.get("fmax_mhz"):
-            fmax, target = synthesis["fmax_mhz"], design["clock_mhz"]
-            verdict = "meets the target" if fmax >= target else "**misses the target clock**"
-            lines.append(f"| fmax | {target} MHz (target) | {fmax:.1f} MHz | {verdict} |")
-        versions = ", ".join(f"{k} {v}" for k, v in synthesis["tool_versions"].items())
-        lines.append(f"\nTools: {versions}.")
-    path.write_text("\n".join(lines) + "\n")
+    return energy
 
 
 def export_design(
@@ -127,6 +81,8 @@ def export_design(
 
     config, study = open_results(results_dir)
     names = [o.name for o in config.objectives]
+    if pick and (warning := selection_warning(pick)):
+        console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     chosen = by_number(study, trial) if trial is not None else pick_by_expression(study, pick or "", names)
     candidate = Candidate.from_dict(chosen.user_attrs["candidate"])
     design = candidate.design
@@ -158,6 +114,10 @@ def export_design(
         "estimate": chosen.user_attrs["estimate"],
         "verified": False,
     }
+    labels = label_mapping(dataset_for(config.dataset, config.study.seed), config.dataset)
+    if labels is not None:
+        (out / LABELS_FILE).write_text(json.dumps(labels, indent=2, ensure_ascii=False) + "\n")
+        record["labels"] = {"file": LABELS_FILE, "outputs": labels["outputs"]}
     if verify:
         from generator.verify import run_cocotb
 
@@ -183,7 +143,12 @@ def export_design(
             f"synthesis: LUT {result_synth.lut}, FF {result_synth.ff}, DSP {result_synth.dsp}, "
             f"BRAM {result_synth.bram:g}" + (f", fmax {result_synth.fmax_mhz:.1f} MHz" if result_synth.fmax_mhz else "")
         )
+    record["energy"] = energy_record(config, design, record["estimate"], record.get("synthesis"))
     (out / "design.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
+    if synth:
+        from dse.plots_synthesis import write_export_plot
+
+        record["synthesis_plot"] = write_export_plot([out], out / "estimate_vs_synthesis.png").name
     write_report(out / "report.md", record)
     console.print(f"exported trial {chosen.number} to {out}")
     if verify and not record["verified"]:

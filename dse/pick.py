@@ -26,6 +26,17 @@ PICK_HELP = (
 )
 
 
+def selection_warning(expression: str) -> str | None:
+    """A warning when the choice looks at the test split, which then no longer measures unseen data."""
+    used = sorted({name for name in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expression) if "test_" in name})
+    if not used:
+        return None
+    return (
+        f"--pick uses the test split ({', '.join(used)}): a design chosen by its test score has an optimistic test "
+        "score. Select with val_* metrics or the objectives, and read test_* only to report the chosen design."
+    )
+
+
 def trial_metrics(trial: optuna.trial.FrozenTrial, names: list[str]) -> dict[str, float]:
     """Objective values by name, then every estimate and measured metric of the trial."""
     metrics: dict[str, float] = {}
@@ -91,5 +102,5 @@ def pick_by_expression(study: optuna.Study, expression: str, names: list[str]) -
     ]
     if not matching:
         raise ValueError(f"--pick {expression!r}: no feasible trained trial satisfies the condition")
-    chooser = max if direction == "max" else min
-    return chooser(matching, key=lambda t: (trial_metrics(t, names)[target], -t.number))
+    sign = -1.0 if direction == "max" else 1.0  # equal values: the lowest trial number, for max and min alike
+    return min(matching, key=lambda t: (sign * trial_metrics(t, names)[target], t.number))

@@ -1,21 +1,16 @@
-"""results/<study>/: trials.csv, pareto.csv and the Pareto / hypervolume plots."""
+"""results/<study>/: trials.csv and pareto.csv (the plots: dse.plots)."""
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import optuna
+import pandas as pd
 
-matplotlib.use("Agg")  # plots are files; no display on build machines
-import matplotlib.pyplot as plt  # noqa: E402
-import optuna  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from dse.config import SearchConfig  # noqa: E402
+from dse.config import SearchConfig
 
 # set_metric_names and the matplotlib plots are "experimental" in Optuna 5; they work as documented.
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
@@ -69,46 +64,15 @@ def reference_point(study: optuna.Study, trials: list[optuna.trial.FrozenTrial])
     return point
 
 
-def write_plots(study: optuna.Study, config: SearchConfig, results_dir: Path) -> list[Path]:
-    names = [o.name for o in config.objectives]
-    feasible = [
-        t
-        for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        if is_feasible(t) and t.user_attrs.get("trained", False)
-    ]
-    written: list[Path] = []
-    if len(names) < 2 or not feasible:
-        return written
-    for i, j in itertools.combinations(range(len(names)), 2):
-        axes = optuna.visualization.matplotlib.plot_pareto_front(
-            study, targets=lambda t, i=i, j=j: (t.values[i], t.values[j]), target_names=[names[i], names[j]]
-        )
-        axes.set_title(f"{config.study.name}: {names[i]} vs {names[j]}")
-        path = results_dir / f"pareto_{names[i]}_vs_{names[j]}.png"
-        axes.figure.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(axes.figure)
-        written.append(path)
-    shown = names[:3]
-    figure = optuna.visualization.plot_pareto_front(
-        study, targets=lambda t: tuple(t.values[: len(shown)]), target_names=shown
-    )
-    html = results_dir / "pareto.html"
-    figure.write_html(html, include_plotlyjs=True)  # self-contained: no network needed to view it
-    written.append(html)
-    axes = optuna.visualization.matplotlib.plot_hypervolume_history(study, reference_point(study, feasible))
-    axes.set_title(f"{config.study.name}: hypervolume of feasible trials")
-    path = results_dir / "hypervolume.png"
-    axes.figure.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(axes.figure)
-    written.append(path)
-    return written
-
-
-def write_results(study: optuna.Study, config: SearchConfig, results_dir: Path) -> int:
-    """Write trials.csv, pareto.csv and the plots; return the number of Pareto points."""
+def write_results(
+    study: optuna.Study, config: SearchConfig, results_dir: Path, notes: list[str] | None = None
+) -> int:
+    """Write trials.csv, pareto.csv and the plots; return the number of Pareto points. `notes`: plots left out."""
     frame = trials_frame(study, config)
     frame.to_csv(results_dir / "trials.csv", index=False)
     pareto = frame[frame["pareto"]] if len(frame) else frame
     pareto.to_csv(results_dir / "pareto.csv", index=False)
-    write_plots(study, config, results_dir)
+    from dse.plots import write_plots  # matplotlib and plotly load only when plots are written
+
+    write_plots(study, config, results_dir, notes)
     return len(pareto)

@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from dse.config import QUALITY_OBJECTIVES, ConfigError, SearchConfig
 from dse.errors import SearchAborted
 from dse.evaluate import dataset_for, train_candidate
 from dse.execution import describe, make_executor, started_at
+from dse.labels import write_labels
 from dse.results import write_results
 from dse.space import sample_candidate
 from dse.storage import open_storage, resolve_storage_url
@@ -42,6 +43,7 @@ class SearchSummary:
     completed: int
     failed: int
     pareto_size: int
+    notes: list[str] = field(default_factory=list)  # plots left out, and why
 
 
 def make_sampler(config: SearchConfig, n_existing: int = 0) -> optuna.samplers.BaseSampler:
@@ -210,6 +212,7 @@ def run_search(
     results_dir = Path(results_dir or config.results_dir)
     dataset = dataset_for(config.dataset, config.study.seed)  # fails early on a bad dataset
     prepare_results_dir(config, results_dir)
+    write_labels(results_dir, dataset, config.dataset)  # which output is which class, for whoever uses the model
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(config, results_dir)
     retried = recover_interrupted(study)
@@ -328,6 +331,7 @@ def run_search(
             executor.abort(future)
             interrupt(item.trial)
         executor.shutdown()
-        pareto = write_results(study, config, results_dir)
+        notes: list[str] = []
+        pareto = write_results(study, config, results_dir, notes)
     failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
-    return SearchSummary(results_dir, _complete_count(study), failed, pareto)
+    return SearchSummary(results_dir, _complete_count(study), failed, pareto, notes)

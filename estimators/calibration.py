@@ -87,6 +87,8 @@ class Calibration:
     board: dict[str, float]
     provenance: dict[str, Any] = field(default_factory=dict)
     path: str = ""
+    power_source: str = ""  # how the power coefficients were obtained ("Prior: ..." until fitted)
+    board_source: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: str = "") -> Calibration:
@@ -119,6 +121,8 @@ class Calibration:
             board=board,
             provenance=provenance,
             path=path,
+            power_source=str(data["power"].get("source", "")),
+            board_source=str(data["board"].get("source", "")),
         )
 
 

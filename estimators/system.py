@@ -8,6 +8,7 @@ from contract.design import RESTART_CYCLES, AcceleratorDesign
 from contract.devices import Device, get_device
 from contract.layers import Layer
 from estimators.base import LayerEstimator
+from estimators.breakdown import dynamic_mw as fpga_dynamic_mw
 from estimators.calibration import Calibration, default_calibration
 from estimators.dense import dense_numbers
 
@@ -107,17 +108,12 @@ def estimate_design(
     latency_us = fpga_us + mcu_us + transfer_us
 
     static_mw = (calibration.static_mw if calibration.static_mw is not None else device.static_mw) if has_fpga else 0.0
-    scale = 1.0 if activity is None else activity / power["activity"]
     dynamic_mw = 0.0
     if has_fpga:
-        logic_uw_per_mhz = (
-            power["lut_uw_per_mhz"] * lut
-            + power["ff_uw_per_mhz"] * ff
-            + power["dsp_uw_per_mhz"] * dsp
-            + power["bram_uw_per_mhz"] * bram
-        )
-        dynamic_mw = clock * (power["clock_uw_per_mhz"] + scale * logic_uw_per_mhz) / 1000.0
-    # mW x µs = nJ. The configured FPGA idles (static power) while the MCU computes or talks.
+        toggle = power["activity"] if activity is None else activity
+        dynamic_mw = fpga_dynamic_mw(power, clock, lut, ff, dsp, bram, toggle)
+    # mW x µs = nJ; estimators.breakdown lists the terms. The configured FPGA idles (static power) while the MCU
+    # computes or talks.
     energy_nj = (
         (static_mw + dynamic_mw) * fpga_us
         + (board["mcu_active_mw"] + static_mw) * (mcu_us + transfer_us)

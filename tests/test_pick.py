@@ -75,3 +75,9 @@ def test_by_number() -> None:
     assert by_number(study, 4).number == 4
     with pytest.raises(ValueError, match=r"--trial 9: not a completed, trained trial.*\[0, 1, 2, 3, 4\]"):
         by_number(study, 9)
+
+
+@pytest.mark.parametrize("expression", ["max lut", "min lut"])
+def test_ties_go_to_the_lowest_trial_number(expression: str) -> None:
+    # Every trial has lut = 100: for max and for min the first feasible trial wins (docs/results.md).
+    assert pick_by_expression(make_study(POINTS), expression, NAMES).number == 0

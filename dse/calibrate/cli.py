@@ -1,4 +1,4 @@
-"""`dse calibrate sweep|fit|strategy`: argument parsing and console output (the logic lives in sibling modules)."""
+"""`dse calibrate sweep|fit|plot|strategy`: argument parsing and console output (the logic lives in sibling modules)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     fit.add_argument("--version", default=None, help="version string for the file (default: fit-<date>)")
 
+    plot = commands.add_parser("plot", help="estimate vs synthesis of the sweep-table layers -> PNG")
+    plot.add_argument("tables", nargs="+", type=Path, help="sweep CSVs (dse calibrate sweep)")
+    plot.add_argument("--family", required=True, choices=("xc7", "ice40"))
+    plot.add_argument("--out", type=Path, required=True, help="PNG to write")
+    plot.add_argument("--folds", type=int, default=5, help="cross-validation folds for LUT/FF (default 5)")
+
     strategy = commands.add_parser("strategy", help="idle-waiting vs power-off between requests")
     strategy.add_argument("--period-ms", type=float, nargs="+", required=True, help="request period(s) in ms")
     strategy.add_argument("--device", default="xc7s15")
@@ -38,7 +44,7 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_calibrate(args: argparse.Namespace, console: Console) -> int:
-    handlers = {"sweep": _sweep, "fit": _fit, "strategy": _strategy}
+    handlers = {"sweep": _sweep, "fit": _fit, "plot": _plot, "strategy": _strategy}
     return handlers[args.calibrate_command](args, console)
 
 
@@ -87,6 +93,13 @@ def _fit(args: argparse.Namespace, console: Console) -> int:
     print_fit(outcome, console)
     write_calibration(outcome.data, args.out)
     console.print(f"wrote {args.out} (version {outcome.data['version']})")
+    return 0
+
+
+def _plot(args: argparse.Namespace, console: Console) -> int:
+    from dse.plots_synthesis import write_calibration_plot
+
+    console.print(f"wrote {write_calibration_plot(args.tables, args.family, args.out, args.folds)}")
     return 0
 
 
