@@ -39,7 +39,15 @@ def _layers(design: dict[str, Any]) -> list[str]:
 
 
 def _energy(record: dict[str, Any]) -> list[str]:
-    estimate, energy = record["estimate"], record["energy"]
+    estimate = record["estimate"]
+    if "energy" not in record:  # an export record written before the energy terms were stored
+        return [
+            "## Power and energy per inference",
+            f"{estimate['energy_uj']:.6g} µJ per inference at {estimate['power_mw']:.4g} mW (FPGA static "
+            f"{estimate['static_mw']:.4g} mW, dynamic {estimate['dynamic_mw']:.4g} mW); this record predates the "
+            "term-by-term breakdown: re-export the trial to get it.",
+        ]
+    energy = record["energy"]
     terms = energy["terms"]
     total_nj = sum(term["energy_nj"] for term in terms)
     latency = estimate["latency_us"]

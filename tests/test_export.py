@@ -80,9 +80,10 @@ def test_report_reads_format_1_designs(tmp_path: Path) -> None:
              "weight_fmt": {"total_bits": 8, "frac_bits": 6}, "parallelism": 5, "weight_storage": "bram",
              "placement": "fpga"}  # fmt: skip
     design = {"name": "old", "device": "xc7s15", "clock_mhz": 100.0, "layers": [layer]}
-    estimate = {"cycles": 55, "bound_cycles": 32.0, "ii_cycles": 56, "latency_us": 1.0, "fpga_latency_us": 0.55,
-                "mcu_latency_us": 0.0, "transfer_us": 0.45, "power_mw": 30.0, "static_mw": 20.0,
-                "dynamic_mw": 10.0, "energy_uj": 0.03}  # fmt: skip
+    from contract.design import AcceleratorDesign
+    from estimators import estimate_design
+
+    estimate = estimate_design(AcceleratorDesign.from_dict(design)).as_dict()  # what a real record holds
     record = {"study": "s", "trial": 3, "objectives": {"accuracy": 0.9}, "design": design, "estimate": estimate}
     write_report(tmp_path / "report.md", record)
     row = next(line for line in (tmp_path / "report.md").read_text().splitlines() if line.startswith("| 0 | "))

@@ -19,10 +19,14 @@ from dse.studies import print_pareto
 # Long, distinct numbers: any truncation to "0.…" or rounding away of a digit shows.
 VALUES = [(0.987654321, 0.123456789, 12.3456789), (0.912345678, 0.0456789123, 98765.4321)]
 DESIGN_LAYER = {
+    "kind": "dense",
+    "in_features": 64,
     "out_features": 10,
-    "in_fmt": {"total_bits": 8},
-    "weight_fmt": {"total_bits": 4},
-    "folding": {"pe": 8, "simd": 4, "weight_storage": "lutrom"},
+    "activation": "relu",
+    "in_fmt": {"total_bits": 8, "frac_bits": 4},
+    "weight_fmt": {"total_bits": 4, "frac_bits": 2},
+    "out_fmt": {"total_bits": 8, "frac_bits": 4},
+    "folding": {"pe": 8, "simd": 4, "multiplier": "dsp", "weight_storage": "lutrom"},
     "placement": "fpga",
 }
 
@@ -40,7 +44,8 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
     prepare_results_dir(config, folder)
     study = open_study(config, folder)
     for accuracy, energy, latency in VALUES:
-        design = {"layers": [DESIGN_LAYER, {**DESIGN_LAYER, "out_features": 32}], "device": "xc7s15"}
+        second = {**DESIGN_LAYER, "in_features": 10, "out_features": 32}
+        design = {"layers": [DESIGN_LAYER, second], "device": "xc7s15", "clock_mhz": 100.0}
         estimate = {"lut": 1234.567, "dsp": 3, "bram": 0.5, "cycles": 4567, "bound_cycles": 1234.5}
         study.add_trial(
             optuna.trial.create_trial(
