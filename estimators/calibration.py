@@ -26,7 +26,7 @@ FEATURES = (
     "soft_mult_bits",  # '*' too narrow for a DSP, built by the tools in LUTs: lanes x SIMD x Bx x Bw
     "shift_add_bits",  # multiplier 'lut' (shift-and-add, one adder per bit of x): lanes x SIMD x Bx x Bw ...
     "shift_add_sq_bits",  # ... plus the sign-extended upper part of each adder: lanes x SIMD x Bx x Bx
-    "const_mult_bits",  # LUT multipliers by a one-word ROM (constant weights, which synthesis folds)
+    "const_mult_bits",  # soft products of few inputs (ROM address bits + Bx <= LUT inputs): one LUT per product bit
     "soft_prod_bits",  # product registers of either: lanes x SIMD x (Bx + Bw)
     "dsp_mults",  # multipliers in DSP blocks
     "tree_bits",  # SIMD adder trees: lanes x (SIMD - 1) x tree width

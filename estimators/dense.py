@@ -52,23 +52,26 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
     width = pe * simd * bw
     acc = layer.acc_bits
     active, mux_diff, mux_same, mux_one, sign_select = layer.select_structure
+    lut_inputs = _LUT_INPUTS[rom_words_per_lut]
     if acc <= 32:
         # yosys cmp2lcu: a comparison with a constant becomes one LUT-wide chunk per LUT input count + a carry chain.
-        clamp_chunks, clamp_wide = active * -(-acc // _LUT_INPUTS[rom_words_per_lut]), 0
+        clamp_chunks, clamp_wide = active * -(-acc // lut_inputs), 0
     else:  # wider comparisons are not chunked: one carry-chain subtractor bit per accumulator bit
         clamp_chunks, clamp_wide = 0, active * acc
     lanes = pe * simd
     soft_mult = shift_add = shift_add_sq = const_mult = soft_prod = dsp_mults = 0
     if dsps:
         dsp_mults = lanes
-    elif folding.multiplier == "lut":
-        soft_prod = lanes * (bx + bw)
-        if groups * chunks == 1:
-            const_mult = lanes * bx * bw  # a one-word ROM: every weight is a constant, synthesis folds it
-        else:
-            shift_add, shift_add_sq = lanes * bx * bw, lanes * bx * bx
     else:
-        soft_mult, soft_prod = lanes * bx * bw, lanes * (bx + bw)
+        soft_prod = lanes * (bx + bw)
+        address_bits = (groups * chunks - 1).bit_length()
+        if address_bits + bx <= lut_inputs:
+            # Each product bit is a function of the ROM address and x alone: one LUT, whatever the multiplier.
+            const_mult = lanes * (bx + bw)
+        elif folding.multiplier == "lut":
+            shift_add, shift_add_sq = lanes * bx * bw, lanes * bx * bx
+        else:
+            soft_mult = lanes * bx * bw
     # contract.layers.dense.DenseLayer.rom_storage, inlined
     if folding.weight_storage == "bram" and groups * chunks >= MIN_BRAM_DEPTH:
         rom_bits = rom_cols = rom_reg = 0
