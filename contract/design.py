@@ -69,6 +69,7 @@ class AcceleratorDesign:
 
     @property
     def bound_cycles(self) -> float:
+        """Σ MACs/(PE·SIMD) over the FPGA layers: a reference figure, not a strict bound (docs/architecture.md)."""
         return sum(layer.bound_cycles for layer in self.fpga_layers)
 
     def to_dict(self) -> dict[str, Any]:

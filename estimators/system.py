@@ -17,7 +17,7 @@ from estimators.dense import dense_numbers
 class DesignEstimate:
     cycles: int  # accelerator latency, input hand-shake to output hand-shake
     ii_cycles: int
-    bound_cycles: float  # Σ MACs / lanes over the FPGA layers
+    bound_cycles: float  # Σ MACs / (PE·SIMD) over the FPGA layers (AcceleratorDesign.bound_cycles)
     fpga_latency_us: float
     mcu_latency_us: float
     transfer_us: float
