@@ -15,6 +15,17 @@ from dse.errors import ConfigError, SearchAborted, VerificationFailed
 console = Console(stderr=True, soft_wrap=True)  # never break messages into 80-column lines in logs
 
 
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (argparse names the option and exits 2 otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
+
+
 def _run(args: argparse.Namespace) -> int:
     from dse.config import load_config
     from dse.search import run_search
@@ -80,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run (or resume) a search")
     run.add_argument("search_file", type=Path)
     run.add_argument("--results-dir", type=Path, default=None, help="default: results/<study.name>")
-    run.add_argument("--n-trials", type=int, default=None, help="total completed trials wanted (overrides the file)")
+    run.add_argument(
+        "--n-trials", type=_positive_int, default=None, help="total completed trials wanted (overrides the file)"
+    )
     run.add_argument("--calibration", type=Path, default=None, help="calibration file for the estimators")
     run.set_defaults(handler=_run)
 

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dse import faults
-from dse.config import QUALITY_OBJECTIVES, ConfigError, SearchConfig
+from dse.config import QUALITY_OBJECTIVES, ConfigError, SearchConfig, param_values
 from dse.errors import SearchAborted
 from dse.evaluate import dataset_for, train_candidate
 from dse.execution import describe, make_executor, started_at
@@ -80,6 +80,23 @@ def prepare_results_dir(config: SearchConfig, results_dir: Path) -> None:
             f"--results-dir, or delete {snapshot} to continue the old study with the new settings"
         )
     snapshot.write_text(text)
+
+
+def check_calibration(config: SearchConfig) -> None:
+    """Refuse, before any trial, a calibration file that cannot be read or fits none of the chosen devices."""
+    if config.calibration is None:
+        return
+    try:
+        custom = load_calibration(config.calibration)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        raise ConfigError(f"calibration: {config.calibration} is not a calibration file: {error}") from None
+    devices = param_values(config.hardware.device)
+    families = sorted({get_device(name).family for name in devices})
+    if custom.family not in families:
+        raise ConfigError(
+            f"calibration: {config.calibration} is for the {custom.family} family, but hardware.device "
+            f"({', '.join(devices)}) uses {', '.join(families)}; give a calibration of that family"
+        )
 
 
 def calibration_for(config: SearchConfig, family: str) -> Calibration:
@@ -208,6 +225,7 @@ def run_search(
 ) -> SearchSummary:
     console = console or Console(stderr=True)
     results_dir = Path(results_dir or config.results_dir)
+    check_calibration(config)
     dataset = dataset_for(config.dataset, config.study.seed)  # fails early on a bad dataset
     prepare_results_dir(config, results_dir)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -281,11 +299,15 @@ def run_search(
         except Exception as error:  # any training error is a failed trial, not a failed study
             fail(trial, describe(error))
             return
+        values = objective_values(config, item.estimate, outcome["metrics"])
+        if not all(math.isfinite(value) for value in values):  # Optuna would fail it silently, without a reason
+            fail(trial, f"non-finite objective values {values} (e.g. an empty validation split)")
+            return
         trial.set_user_attr("trained", True)
         trial.set_user_attr("metrics", outcome["metrics"])
         trial.set_user_attr("train_seconds", outcome["seconds"])
         trial.set_user_attr("artifacts", str((results_dir / "trials" / f"{trial.number:05d}").resolve()))
-        study.tell(trial, objective_values(config, item.estimate, outcome["metrics"]))
+        study.tell(trial, values)
 
     def expire() -> None:
         now = time.monotonic()
