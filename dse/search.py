@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+import sqlalchemy.exc
 import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,6 +26,7 @@ from dse.config import QUALITY_OBJECTIVES, ConfigError, SearchConfig, param_valu
 from dse.errors import SearchAborted
 from dse.evaluate import dataset_for, train_candidate
 from dse.execution import describe, make_executor, started_at
+from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, driver_alive
 from dse.results import write_results
 from dse.space import sample_candidate
 from dse.storage import open_storage, resolve_storage_url
@@ -146,19 +148,45 @@ def objective_values(config: SearchConfig, estimate: DesignEstimate, metrics: di
     return values
 
 
-def open_study(config: SearchConfig, results_dir: Path) -> optuna.Study:
-    storage = open_storage(config.search.storage, results_dir)
-    study = optuna.create_study(
-        study_name=config.study.name,
-        storage=storage,
-        directions=[o.resolved_direction for o in config.objectives],
-        load_if_exists=True,
-    )
+def open_study(config: SearchConfig, results_dir: Path, attempts: int = 5) -> optuna.Study:
+    for attempt in range(attempts):
+        try:
+            storage = open_storage(config.search.storage, results_dir)
+            study = optuna.create_study(
+                study_name=config.study.name,
+                storage=storage,
+                directions=[o.resolved_direction for o in config.objectives],
+                load_if_exists=True,
+            )
+            break
+        except sqlalchemy.exc.IntegrityError:
+            # Drivers started together both create the schema or the study; the loser finds it on a retry.
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
     # A resumed study must not replay the sampler's random sequence from the start (it would propose the
     # candidates of the first run again), so the seed also depends on how many trials exist already.
     study.sampler = make_sampler(config, len(study.get_trials(deepcopy=False)))
     study.set_metric_names([o.name for o in config.objectives])
     return study
+
+
+def check_trial_folders(study: optuna.Study, results_dir: Path) -> None:
+    """Refuse to run a study that does not know the trial folders beside it (study.db emptied or replaced):
+    new trials would reuse their numbers and overwrite their weights."""
+    folders = results_dir / "trials"
+    if not folders.is_dir():
+        return
+    known = {trial.number for trial in study.get_trials(deepcopy=False)}
+    unknown = sorted(p.name for p in folders.iterdir() if p.name.isdigit() and int(p.name) not in known)
+    if unknown:
+        shown = ", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else "")
+        raise ConfigError(
+            f"{folders} holds {len(unknown)} trial folder(s) ({shown}) "
+            f"that the study {study.study_name!r} in its storage does not know: the study database was emptied or "
+            f"replaced. Restore the database, or use another --results-dir (or study.name) for a new study; "
+            f"nothing was changed"
+        )
 
 
 def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial | optuna.Trial) -> None:
@@ -172,15 +200,23 @@ def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial | optuna.Trial)
 
 
 def recover_interrupted(study: optuna.Study) -> int:
-    """Trials left RUNNING by a killed driver become FAIL, and their parameters are queued again.
+    """Trials left RUNNING by a dead driver become FAIL, and their parameters are queued again.
 
-    Assumes one driver per study (a RUNNING trial of another live driver would be failed too).
+    Trials of live drivers (this one included; several may share a study, see dse.leases) are left alone.
     """
-    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    now = time.time()
+    stale = [
+        trial
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if not driver_alive(study, trial.user_attrs.get(DRIVER_ATTR), now)
+    ]
     for trial in stale:
         requeue(study, trial)  # first: a crash between the two steps leaves RUNNING + queued, not FAIL + lost
-        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
-        study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        try:
+            study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
+            study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:  # another driver recovered it at the same moment
+            continue
     return len(stale)
 
 
@@ -230,6 +266,7 @@ def run_search(
     prepare_results_dir(config, results_dir)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(config, results_dir)
+    check_trial_folders(study, results_dir)
     retried = recover_interrupted(study)
     if retried:
         console.print(f"[yellow]{retried} trial(s) interrupted by an earlier crash are marked FAIL and queued again")
@@ -265,6 +302,7 @@ def run_search(
         """Ask, estimate, and either finish at once (infeasible, untrained) or hand the training to a worker."""
         trial = study.ask()
         try:
+            lease.claim(trial)
             candidate = sample_candidate(trial, config, dataset.n_features, dataset.n_outputs)
             device = get_device(candidate.design.device)
             estimate = estimate_design(
@@ -306,7 +344,7 @@ def run_search(
         trial.set_user_attr("trained", True)
         trial.set_user_attr("metrics", outcome["metrics"])
         trial.set_user_attr("train_seconds", outcome["seconds"])
-        trial.set_user_attr("artifacts", str((results_dir / "trials" / f"{trial.number:05d}").resolve()))
+        trial.set_user_attr("artifacts", f"trials/{trial.number:05d}")  # relative: the study folder may move
         study.tell(trial, values)
 
     def expire() -> None:
@@ -326,6 +364,8 @@ def run_search(
         transient=False,
     )
     executor = make_executor(config.execution, str(results_dir / "tmp"))
+    lease = Lease(study).__enter__()
+    last_recovery = time.monotonic()
     try:
         with _sigterm_as_interrupt(), progress:
             bar = progress.add_task(config.study.name, total=target, completed=min(target, _complete_count(study)))
@@ -340,16 +380,20 @@ def run_search(
                     break
                 # With a timeout, wake at least every second: a deadline appears only once a worker starts a trial.
                 deadline = min(item.deadline(future, timeout_s) for future, item in in_flight.items())
-                wait_s = None if timeout_s is None else min(1.0, max(0.0, deadline - time.monotonic()))
+                wait_s = LEASE_INTERVAL_S if timeout_s is None else min(1.0, max(0.0, deadline - time.monotonic()))
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED, timeout=wait_s)
                 for future in finished:
                     collect(future)
                 expire()
+                if time.monotonic() - last_recovery > LEASE_INTERVAL_S:  # trials of drivers that died meanwhile
+                    last_recovery = time.monotonic()
+                    recover_interrupted(study)
     finally:
         for future, item in in_flight.items():
             executor.abort(future)
             interrupt(item.trial)
         executor.shutdown()
+        lease.__exit__(None, None, None)
         pareto = write_results(study, config, results_dir)
     failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
     return SearchSummary(results_dir, _complete_count(study), failed, pareto)

@@ -27,6 +27,19 @@ def open_results(results_dir: Path) -> tuple[SearchConfig, optuna.Study]:
     return config, study
 
 
+def artifacts_dir(results_dir: Path, trial: optuna.trial.FrozenTrial) -> Path:
+    """A trial's checkpoint folder, inside ``results_dir`` so that a moved or copied study reads its own weights.
+
+    Trials store it relative to the study folder; studies written before stored an absolute path, which is used
+    only when the study folder holds no copy of that trial's folder.
+    """
+    stored = Path(trial.user_attrs.get("artifacts", Path("trials") / f"{trial.number:05d}"))
+    if not stored.is_absolute():
+        return Path(results_dir) / stored
+    own = Path(results_dir) / "trials" / stored.name
+    return own if own.is_dir() else stored
+
+
 def print_pareto(results_dir: Path, console: Console | None = None) -> None:
     # Not a terminal (CI logs, pipes): rich would wrap to 80 columns and truncate every cell.
     console = console or Console(width=None if sys.stdout.isatty() else 160)

@@ -81,6 +81,12 @@ def _fit(args: argparse.Namespace, console: Console) -> int:
     from dse.calibrate.fitting import calibrate, write_calibration
     from dse.calibrate.tables import print_fit
 
+    out = args.out.resolve()
+    for given in [*args.inputs, *([args.base] if args.base else [])]:
+        if given.resolve() == out:
+            raise ValueError(f"--out {args.out}: is also an input ({given}); write the calibration to a new file")
+    if out.is_dir():
+        raise ValueError(f"--out {args.out}: is a folder; give a .json file name")
     outcome = calibrate(
         args.inputs, args.family, base=args.base, folds=args.folds, version=args.version, command=_fit_command(args)
     )
