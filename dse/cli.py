@@ -10,9 +10,15 @@ from pathlib import Path
 
 from rich.console import Console
 
-from dse.errors import ConfigError, SearchAborted, VerificationFailed
+from dse.errors import ConfigError, SearchAborted, StorageFailed, VerificationFailed
 
 console = Console(stderr=True, soft_wrap=True)  # never break messages into 80-column lines in logs
+
+
+def describe_os_error(error: OSError) -> str:
+    where = f"{error.filename}: " if error.filename else ""
+    hint = {13: " (is the folder read-only?)", 28: " (free some space, then rerun the same command to resume)"}
+    return f"{where}{error.strerror or error}{hint.get(error.errno or 0, '')}"
 
 
 def _positive_int(text: str) -> int:
@@ -139,8 +145,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         console.print(f"[red]error:[/red] {message}", highlight=False)
         return 2
-    except (SearchAborted, VerificationFailed) as error:
+    except (SearchAborted, VerificationFailed, StorageFailed) as error:
         console.print(f"[red]error:[/red] {error}", highlight=False)
+        return 1
+    except OSError as error:  # read-only folder, full disk, ...: the file and the system's reason, no traceback
+        console.print(f"[red]error:[/red] {describe_os_error(error)}", highlight=False)
+        return 1
+    except Exception as error:
+        from dse.storage import storage_error_message
+
+        message = storage_error_message(error)
+        if message is None:
+            raise
+        console.print(f"[red]error:[/red] {message}", highlight=False)
         return 1
     except KeyboardInterrupt:
         console.print("[yellow]interrupted; completed trials are saved, rerun the same command to resume")

@@ -76,6 +76,10 @@ class Lease:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Stop renewing and mark the lease ended: trials this driver left RUNNING are recoverable at once."""
         self._stop.set()
         self._thread.join(timeout=5)
         with contextlib.suppress(Exception):  # the storage may be what failed; the lease then expires by itself

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import signal
 import threading
@@ -23,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from dse import faults
 from dse.config import QUALITY_OBJECTIVES, ConfigError, SearchConfig, param_values
-from dse.errors import SearchAborted
+from dse.errors import SearchAborted, StorageFailed
 from dse.evaluate import dataset_for, train_candidate
 from dse.execution import describe, make_executor, started_at
 from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, driver_alive
@@ -32,6 +34,8 @@ from dse.space import sample_candidate
 from dse.storage import open_storage, resolve_storage_url
 from estimators import Calibration, DesignEstimate, default_calibration, estimate_design, get_device, load_calibration
 
+# A failed write with these stops the search (every later trial would fail the same way) instead of failing trials.
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 INTERRUPTED = "interrupted: the driver stopped while this trial was running; retried"
 
 # set_metric_names and the matplotlib plots are "experimental" in Optuna 5; they work as documented.
@@ -71,17 +75,92 @@ def _snapshot(config: SearchConfig) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=True)
 
 
+# How much and with how many workers to search may change between runs of one study; the space and goals may not.
+RESUMABLE_CHANGES = ("search.n_trials", "search.timeout_s", "search.max_failures", "execution")
+
+
+def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix: data}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        flat |= _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    return flat
+
+
+def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Field paths that differ between two search-file snapshots, apart from RESUMABLE_CHANGES."""
+    before, after = _flatten(old), _flatten(new)
+    changed = [key for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
+    return [key for key in changed if not any(key == r or key.startswith(r + ".") for r in RESUMABLE_CHANGES)]
+
+
 def prepare_results_dir(config: SearchConfig, results_dir: Path) -> None:
     """Keep the search file beside its study; refuse to mix a changed search into an existing study."""
     results_dir.mkdir(parents=True, exist_ok=True)
     snapshot = results_dir / "search.yaml"
     text = _snapshot(config)
-    if snapshot.exists() and snapshot.read_text() != text:
-        raise ConfigError(
-            f"{results_dir} holds a study of a different search file; use another study.name or "
-            f"--results-dir, or delete {snapshot} to continue the old study with the new settings"
-        )
+    if snapshot.exists():
+        old_text = snapshot.read_text()
+        if old_text == text:
+            return  # unchanged: not even rewritten (a read-only study can still be resumed)
+        changed = changed_fields(yaml.safe_load(old_text) or {}, config.model_dump(mode="json"))
+        if changed:
+            raise ConfigError(
+                f"{results_dir} holds a study of a different search file (changed: {', '.join(changed)}); use "
+                f"another study.name or --results-dir, or delete {snapshot} to continue the old study with the new "
+                f"settings (only possible where the old trials' parameters fit them)"
+            )
     snapshot.write_text(text)
+
+
+def check_space(config: SearchConfig, study: optuna.Study, n_inputs: int, n_outputs: int) -> None:
+    """Refuse a search space whose parameters cannot continue the study's trials (e.g. a changed choices list,
+    which Optuna rejects in every trial) once, before any trial runs."""
+    recorder = _Recorder()
+    sample_candidate(recorder, config, n_inputs, n_outputs)  # type: ignore[arg-type]
+    seen: set[tuple[str, str]] = set()
+    for trial in study.get_trials(deepcopy=False):
+        for name, old in trial.distributions.items():
+            new = recorder.distributions.get(name)
+            key = (name, optuna.distributions.distribution_to_json(old))
+            if new is None or key in seen:
+                continue
+            seen.add(key)
+            try:
+                optuna.distributions.check_distribution_compatibility(old, new)
+            except ValueError:
+                raise ConfigError(
+                    f"parameter {name!r}: the study's trials used {_describe(old)}, the search file now gives "
+                    f"{_describe(new)}; a study cannot continue with a changed choices list or parameter kind. "
+                    "Restore the old values, or use another study.name or --results-dir"
+                ) from None
+
+
+def _describe(distribution: optuna.distributions.BaseDistribution) -> str:
+    if isinstance(distribution, optuna.distributions.CategoricalDistribution):
+        return f"choices {list(distribution.choices)}"
+    return f"a {type(distribution).__name__.removesuffix('Distribution').lower()} range"
+
+
+class _Recorder:
+    """Stands in for an Optuna trial to learn which distributions a config samples (the largest network, so that
+    every per-layer parameter appears)."""
+
+    def __init__(self) -> None:
+        self.distributions: dict[str, optuna.distributions.BaseDistribution] = {}
+
+    def suggest_int(self, name: str, low: int, high: int, step: int = 1, log: bool = False) -> int:
+        self.distributions[name] = optuna.distributions.IntDistribution(low, high, step=step, log=log)
+        return high
+
+    def suggest_float(self, name: str, low: float, high: float, log: bool = False) -> float:
+        self.distributions[name] = optuna.distributions.FloatDistribution(low, high, log=log)
+        return low
+
+    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
+        self.distributions[name] = optuna.distributions.CategoricalDistribution(choices)
+        return max(choices, key=lambda c: (isinstance(c, int | float) and not isinstance(c, bool), c))
 
 
 def check_calibration(config: SearchConfig) -> None:
@@ -267,6 +346,7 @@ def run_search(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(config, results_dir)
     check_trial_folders(study, results_dir)
+    check_space(config, study, dataset.n_features, dataset.n_outputs)
     retried = recover_interrupted(study)
     if retried:
         console.print(f"[yellow]{retried} trial(s) interrupted by an earlier crash are marked FAIL and queued again")
@@ -293,8 +373,8 @@ def run_search(
                 f"last reason: {reason}. Completed trials are kept in {results_dir}."
             )
 
-    def interrupt(trial: optuna.Trial) -> None:
-        trial.set_user_attr("fail_reason", INTERRUPTED)
+    def interrupt(trial: optuna.Trial, reason: str = INTERRUPTED) -> None:
+        trial.set_user_attr("fail_reason", reason)
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         requeue(study, trial)
 
@@ -334,6 +414,16 @@ def run_search(
         trial = item.trial
         try:
             outcome = future.result()
+        except OSError as error:
+            if error.errno not in ENVIRONMENT_ERRNOS:
+                fail(trial, describe(error))
+                return
+            # A full disk or read-only folder fails every later trial too: stop, and queue this one again.
+            interrupt(trial, f"{describe(error)}; retried")
+            raise StorageFailed(
+                f"trial {trial.number} could not save its results: {describe(error)}. Completed trials are kept and "
+                f"trial {trial.number} is queued again; fix the folder (space, permissions) and rerun the same command"
+            ) from None
         except Exception as error:  # any training error is a failed trial, not a failed study
             fail(trial, describe(error))
             return
@@ -366,6 +456,15 @@ def run_search(
     executor = make_executor(config.execution, str(results_dir / "tmp"))
     lease = Lease(study).__enter__()
     last_recovery = time.monotonic()
+    written = (study, config, results_dir)
+
+    def stop_in_flight() -> None:
+        for future, item in list(in_flight.items()):
+            executor.abort(future)
+            del in_flight[future]
+            with contextlib.suppress(Exception):
+                interrupt(item.trial)
+
     try:
         with _sigterm_as_interrupt(), progress:
             bar = progress.add_task(config.study.name, total=target, completed=min(target, _complete_count(study)))
@@ -388,12 +487,16 @@ def run_search(
                 if time.monotonic() - last_recovery > LEASE_INTERVAL_S:  # trials of drivers that died meanwhile
                     last_recovery = time.monotonic()
                     recover_interrupted(study)
-    finally:
-        for future, item in in_flight.items():
-            executor.abort(future)
-            interrupt(item.trial)
-        executor.shutdown()
-        lease.__exit__(None, None, None)
-        pareto = write_results(study, config, results_dir)
+    except BaseException:
+        # A second failure while cleaning up (often the same full disk or broken storage) must not hide the first;
+        # a trial that cannot be marked stays RUNNING and is recovered by the next run (its driver is gone).
+        for step in (stop_in_flight, executor.shutdown, lease.release, lambda: write_results(*written)):
+            with contextlib.suppress(Exception):
+                step()
+        raise
+    stop_in_flight()
+    executor.shutdown()
+    lease.release()
+    pareto = write_results(*written)
     failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
     return SearchSummary(results_dir, _complete_count(study), failed, pareto)
