@@ -256,8 +256,11 @@ def check_trial_folders(study: optuna.Study, results_dir: Path) -> None:
     folders = results_dir / "trials"
     if not folders.is_dir():
         return
+    # Folders first: a folder seen then belongs to a trial that exists by the time the trials are read, even
+    # while another driver of the same study adds trials.
+    numbered = sorted(p.name for p in folders.iterdir() if p.name.isdigit())
     known = {trial.number for trial in study.get_trials(deepcopy=False)}
-    unknown = sorted(p.name for p in folders.iterdir() if p.name.isdigit() and int(p.name) not in known)
+    unknown = [name for name in numbered if int(name) not in known]
     if unknown:
         shown = ", ".join(unknown[:3]) + (", ..." if len(unknown) > 3 else "")
         raise ConfigError(

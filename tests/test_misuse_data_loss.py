@@ -135,3 +135,40 @@ def test_only_trials_of_dead_drivers_are_recovered(tmp_path: Path) -> None:
             assert states[trial.number].user_attrs["fail_reason"] == INTERRUPTED
     # After a clean exit the lease is marked ended, so a later driver recovers what it left RUNNING.
     assert recover_interrupted(study) == 1
+
+
+DRIVER = """
+import sys
+from pathlib import Path
+
+import yaml
+
+from dse.config import parse_config
+from dse.search import run_search
+
+if __name__ == "__main__":
+    config = parse_config(yaml.safe_load(Path(sys.argv[1]).read_text()))
+    print(run_search(config, results_dir=Path(sys.argv[2])))
+"""
+
+
+@pytest.mark.e2e
+def test_two_drivers_on_one_study_do_not_fail_each_others_trials(tmp_path: Path) -> None:
+    import scaleout_support as support
+
+    from dse.faults import FAULT_ENV
+
+    search = tmp_path / "search.yaml"
+    search.write_text(yaml.safe_dump(support.tiny_config(4).model_dump(mode="json")))
+    (tmp_path / "driver.py").write_text(DRIVER)
+    command = [sys.executable, str(tmp_path / "driver.py"), str(search), str(tmp_path / "results")]
+    env = {**os.environ, FAULT_ENV: "sleep:*=2"}  # trials overlap: each driver sees the other's RUNNING trial
+    drivers = [subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    errors = [driver.communicate(timeout=600)[1] for driver in drivers]
+    for driver, err in zip(drivers, errors, strict=True):
+        assert driver.returncode == 0, err
+        assert "interrupted by an earlier crash" not in err
+    trials = support.load(tmp_path / "results").get_trials(deepcopy=False)
+    assert {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
+    assert len(trials) >= 4
+    assert len({t.user_attrs[DRIVER_ATTR] for t in trials}) == 2  # both drivers contributed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 import optuna
@@ -12,6 +13,8 @@ import pytest
 import yaml
 
 from dse.cli import main
+from dse.config import parse_config
+from dse.search import _snapshot
 
 SEARCH = {
     "study": {"name": "tb", "seed": 1},
@@ -27,12 +30,14 @@ def _results_with_db(tmp_path: Path) -> Path:
     """A results folder whose study.db is a real SQLite file with some trials (no training needed)."""
     results = tmp_path / "res"
     results.mkdir()
-    (results / "search.yaml").write_text(yaml.safe_dump(SEARCH))
+    (results / "search.yaml").write_text(_snapshot(parse_config(SEARCH)))  # as `dse run` writes it
     study = optuna.create_study(
         storage=f"sqlite:///{results / 'study.db'}", study_name="tb", directions=["maximize", "minimize"]
     )
     for index in range(30):
-        study.add_trial(optuna.trial.create_trial(values=[index / 30, 100 - index], user_attrs={"pad": "x" * 2000}))
+        study.add_trial(
+            optuna.trial.create_trial(values=[index / 30, 100 - index], user_attrs={"pad": "x" * 2000, "trained": True})
+        )
     return results
 
 
@@ -89,7 +94,25 @@ def test_unwritable_results_folder_is_a_message(
     _clean(err)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions, so chmod cannot make a folder read-only")
+def _root_ignores_permissions() -> bool:
+    """True for root with CAP_DAC_OVERRIDE (as in CI): chmod cannot make a folder read-only for it."""
+    if os.geteuid() != 0:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o555)
+        try:
+            Path(folder, "probe").touch()
+        except PermissionError:
+            return False
+        finally:
+            os.chmod(folder, 0o755)
+    return True
+
+
+@pytest.mark.skipif(
+    _root_ignores_permissions(),
+    reason="runs as root, which ignores file permissions: chmod cannot make a folder read-only",
+)
 def test_read_only_results_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     search = tmp_path / "s.yaml"
     search.write_text(yaml.safe_dump(SEARCH))
@@ -100,15 +123,23 @@ def test_read_only_results_folder(tmp_path: Path, capsys: pytest.CaptureFixture[
         assert main(["run", str(search), "--results-dir", str(parent / "res")]) == 1  # a new study
         _clean(capsys.readouterr().err)
         results = _results_with_db(tmp_path)
-        (results / "search.yaml").write_text(yaml.safe_dump(SEARCH))
         for path in [results / "study.db", results]:
             path.chmod(0o555)
-        assert main(["plot", str(results)]) in (0, 1)  # no trained trials: nothing to plot, or a clean refusal
-        _clean(capsys.readouterr().err)
-        assert main(["run", str(search), "--results-dir", str(results)]) in (1, 2)  # resume
-        _clean(capsys.readouterr().err)
+        assert main(["plot", str(results)]) == 1
+        err = capsys.readouterr().err
+        assert "Permission denied" in err
+        _clean(err)
+        before = (results / "search.yaml").stat().st_mtime_ns
+        assert main(["run", str(search), "--results-dir", str(results)]) == 1  # resume
+        err = capsys.readouterr().err
+        assert "readonly database" in err or "Permission denied" in err
+        _clean(err)
+        assert (results / "search.yaml").stat().st_mtime_ns == before
     finally:
         parent.chmod(0o755)
+        for path in [tmp_path / "res", tmp_path / "res" / "study.db"]:
+            if path.exists():
+                path.chmod(0o755)
 
 
 @pytest.mark.e2e
