@@ -10,8 +10,8 @@ import optuna
 import pytest
 
 from dse.config import ConfigError, parse_config
-from dse.search import check_space, prepare_results_dir
 from dse.studies import artifacts_dir
+from dse.study_checks import check_space, prepare_results_dir
 
 BASE = {
     "study": {"name": "t"},

@@ -14,7 +14,7 @@ import yaml
 
 from dse.cli import main
 from dse.config import parse_config
-from dse.search import _snapshot
+from dse.study_checks import _snapshot
 
 SEARCH = {
     "study": {"name": "tb", "seed": 1},

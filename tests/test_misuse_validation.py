@@ -12,7 +12,7 @@ import yaml
 
 from dse.config import ConfigError, load_config, parse_config
 from dse.datasets import load_dataset
-from dse.search import check_calibration
+from dse.study_checks import check_calibration
 
 MINIMAL = {"study": {"name": "t"}, "dataset": {"kind": "digits"}, "objectives": [{"name": "accuracy"}]}
 
