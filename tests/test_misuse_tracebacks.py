@@ -164,3 +164,29 @@ def test_full_disk_stops_cleanly_and_leaves_nothing_running(
     assert optuna.trial.TrialState.RUNNING not in states
     assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.WAITING]  # failed and queued again
     assert "No space left on device" in study.trials[0].user_attrs["fail_reason"]
+
+
+def test_report_on_an_emptied_study_db_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = _results_with_db(tmp_path)
+    (results / "study.db").write_bytes(b"")  # `: > res/study.db`
+    assert main(["report", str(results)]) == 2
+    err = capsys.readouterr().err
+    assert "the study 'tb' is not in its storage" in err and "study.db" in err
+    _clean(err)
+
+
+def test_plot_into_an_unwritable_folder_is_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs as root too: the figure write is refused as a read-only folder would refuse it."""
+    import matplotlib.figure
+
+    def refuse(self: object, path: object, *args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", refuse)
+    results = _results_with_db(tmp_path)
+    assert main(["plot", str(results)]) == 1
+    err = capsys.readouterr().err
+    assert "pareto_accuracy_vs_lut.png: Permission denied (is the folder read-only?)" in err
+    _clean(err)
