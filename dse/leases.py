@@ -8,11 +8,14 @@ ran on this host and its process is gone, or when its lease has not been renewed
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -22,6 +25,18 @@ LEASE_INTERVAL_S = 10.0
 LEASE_GRACE_S = 90.0  # a driver on another host counts as dead after missing this many seconds of beats
 PREFIX = "dse_driver:"
 DRIVER_ATTR = "driver"
+
+
+@contextlib.contextmanager
+def creation_lock(results_dir: Path) -> Iterator[None]:
+    """Serializes schema and study creation among drivers sharing a results folder (one machine or a shared FS)."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    with (results_dir / ".study.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -27,7 +27,7 @@ from dse.config import QUALITY_OBJECTIVES, SearchConfig
 from dse.errors import SearchAborted, StorageFailed
 from dse.evaluate import dataset_for, train_candidate
 from dse.execution import describe, make_executor, started_at
-from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, driver_alive
+from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, creation_lock, driver_alive
 from dse.results import write_results
 from dse.space import sample_candidate
 from dse.storage import open_storage, resolve_storage_url
@@ -124,22 +124,28 @@ def objective_values(config: SearchConfig, estimate: DesignEstimate, metrics: di
     return values
 
 
-def open_study(config: SearchConfig, results_dir: Path, attempts: int = 5) -> optuna.Study:
+def _creation_race(error: Exception) -> bool:
+    """Drivers started together both create the schema or the study; the loser sees one of these."""
+    text = str(error).lower()
+    return isinstance(error, sqlalchemy.exc.IntegrityError) or "already exists" in text or "locked" in text
+
+
+def open_study(config: SearchConfig, results_dir: Path, attempts: int = 8) -> optuna.Study:
     for attempt in range(attempts):
         try:
-            storage = open_storage(config.search.storage, results_dir)
-            study = optuna.create_study(
-                study_name=config.study.name,
-                storage=storage,
-                directions=[o.resolved_direction for o in config.objectives],
-                load_if_exists=True,
-            )
+            with creation_lock(results_dir):
+                storage = open_storage(config.search.storage, results_dir)
+                study = optuna.create_study(
+                    study_name=config.study.name,
+                    storage=storage,
+                    directions=[o.resolved_direction for o in config.objectives],
+                    load_if_exists=True,
+                )
             break
-        except sqlalchemy.exc.IntegrityError:
-            # Drivers started together both create the schema or the study; the loser finds it on a retry.
-            if attempt == attempts - 1:
+        except sqlalchemy.exc.DBAPIError as error:  # a server database shared by machines: no common file lock
+            if attempt == attempts - 1 or not _creation_race(error):
                 raise
-            time.sleep(0.2 * (attempt + 1))
+            time.sleep(0.25 * (attempt + 1))
     # A resumed study must not replay the sampler's random sequence from the start (it would propose the
     # candidates of the first run again), so the seed also depends on how many trials exist already.
     study.sampler = make_sampler(config, len(study.get_trials(deepcopy=False)))
