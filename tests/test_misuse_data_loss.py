@@ -172,3 +172,14 @@ def test_two_drivers_on_one_study_do_not_fail_each_others_trials(tmp_path: Path)
     assert {t.state for t in trials} == {optuna.trial.TrialState.COMPLETE}
     assert len(trials) >= 4
     assert len({t.user_attrs[DRIVER_ATTR] for t in trials}) == 2  # both drivers contributed
+
+
+@pytest.mark.parametrize("command", ["sweep", "fit"])
+def test_calibrate_out_below_a_file_is_refused_before_any_work(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "file").write_text("x")
+    out = str(tmp_path / "file" / "out.csv")
+    inputs = ["--samples", "1"] if command == "sweep" else [str(tmp_path / "file")]
+    assert main(["calibrate", command, *inputs, "--family", "xc7", "--out", out]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
