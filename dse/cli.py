@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape  # messages quote user text such as `[and ...]`
 
 from dse.errors import ConfigError, SearchAborted, StorageFailed, VerificationFailed
 
@@ -139,17 +140,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except ConfigError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         return 2
     except (ValueError, KeyError, FileNotFoundError, FileExistsError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        console.print(f"[red]error:[/red] {message}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(message))}", highlight=False)
         return 2
     except (SearchAborted, VerificationFailed, StorageFailed) as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         return 1
     except OSError as error:  # read-only folder, full disk, ...: the file and the system's reason, no traceback
-        console.print(f"[red]error:[/red] {describe_os_error(error)}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(describe_os_error(error))}", highlight=False)
         return 1
     except Exception as error:
         from dse.storage import storage_error_message
@@ -157,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = storage_error_message(error)
         if message is None:
             raise
-        console.print(f"[red]error:[/red] {message}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(message))}", highlight=False)
         return 1
     except KeyboardInterrupt:
         console.print("[yellow]interrupted; completed trials are saved, rerun the same command to resume")

@@ -401,7 +401,7 @@ def read_yaml(path: Path) -> Any:
     try:
         return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+        raise ConfigError(f"{path}: not valid YAML: {str(error).replace('<unicode string>', str(path))}") from None
 
 
 def load_config(path: Path) -> SearchConfig:

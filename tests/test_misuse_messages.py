@@ -65,3 +65,19 @@ def test_cli_binary_search_file_names_the_file(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "weights.bin: not a text (UTF-8) file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_pick_message_keeps_its_brackets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dse.cli import main
+    from dse.config import parse_config
+    from dse.study_checks import _snapshot
+
+    search = {"study": {"name": "p"}, "dataset": {"kind": "digits"}, "objectives": [{"name": "accuracy"}]}
+    results = tmp_path / "res"
+    results.mkdir()
+    (results / "search.yaml").write_text(_snapshot(parse_config(search)))
+    optuna.create_study(storage=f"sqlite:///{results / 'study.db'}", study_name="p", direction="maximize")
+    assert main(["export", str(results), "--pick", "max accuracy where lut <= 1..2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "'1..2' in condition 'lut <= 1..2' is not a number" in err
+    assert "[and ...]" in err  # user-facing text is not eaten as console markup
