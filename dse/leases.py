@@ -2,7 +2,8 @@
 
 Each driver writes a lease (host, pid, time of the last beat) into the study's system attributes and renews it from a
 thread; every trial it starts records the driver's id. A RUNNING trial is stale when its driver ended, when the driver
-ran on this host and its process is gone, or when its lease has not been renewed for LEASE_GRACE_S (another host).
+ran on this host and its process is gone, or when its lease has not been renewed for LEASE_GRACE_S (another host;
+wall clocks of the hosts must agree to well within that) or for 10 x LEASE_GRACE_S (this host: a reused pid).
 """
 
 from __future__ import annotations
@@ -56,9 +57,11 @@ def driver_alive(study: optuna.Study, driver: str | None, now: float | None = No
     lease: dict[str, Any] | None = study._storage.get_study_system_attrs(study._study_id).get(PREFIX + driver)
     if not lease or lease.get("ended"):
         return False
+    silent_s = (now or time.time()) - float(lease.get("beat", 0.0))
     if lease.get("host") == socket.gethostname():
-        return _pid_alive(int(lease.get("pid", -1)))
-    return (now or time.time()) - float(lease.get("beat", 0.0)) < LEASE_GRACE_S
+        # The process tells at once; the long silence bound covers a dead driver's pid reused by another process.
+        return _pid_alive(int(lease.get("pid", -1))) and silent_s < 10 * LEASE_GRACE_S
+    return silent_s < LEASE_GRACE_S
 
 
 class Lease:

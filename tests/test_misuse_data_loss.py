@@ -183,3 +183,10 @@ def test_calibrate_out_below_a_file_is_refused_before_any_work(
     inputs = ["--samples", "1"] if command == "sweep" else [str(tmp_path / "file")]
     assert main(["calibrate", command, *inputs, "--family", "xc7", "--out", out]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+def test_a_reused_pid_does_not_keep_a_silent_drivers_trials_forever(tmp_path: Path) -> None:
+    study = _study(tmp_path)
+    _lease(study, "reused", host=socket.gethostname(), pid=os.getpid(), beat=time.time() - 10**6, ended=False)
+    _running(study, "reused")
+    assert recover_interrupted(study) == 1
