@@ -9,11 +9,29 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape  # messages quote user text such as `[and ...]`
 
-from dse.errors import ConfigError, SearchAborted, VerificationFailed
+from dse.errors import ConfigError, SearchAborted, StorageFailed, VerificationFailed
 from dse.report_table import FORMATS
 
 console = Console(stderr=True, soft_wrap=True)  # never break messages into 80-column lines in logs
+
+
+def describe_os_error(error: OSError) -> str:
+    where = f"{error.filename}: " if error.filename else ""
+    hint = {13: " (is the folder read-only?)", 28: " (free some space, then rerun the same command to resume)"}
+    return f"{where}{error.strerror or error}{hint.get(error.errno or 0, '')}"
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1 (argparse names the option and exits 2 otherwise)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -101,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run (or resume) a search")
     run.add_argument("search_file", type=Path)
     run.add_argument("--results-dir", type=Path, default=None, help="default: results/<study.name>")
-    run.add_argument("--n-trials", type=int, default=None, help="total completed trials wanted (overrides the file)")
+    run.add_argument(
+        "--n-trials", type=_positive_int, default=None, help="total completed trials wanted (overrides the file)"
+    )
     run.add_argument("--calibration", type=Path, default=None, help="calibration file for the estimators")
     run.set_defaults(handler=_run)
 
@@ -160,14 +180,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except ConfigError as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
         return 2
     except (ValueError, KeyError, FileNotFoundError, FileExistsError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        console.print(f"[red]error:[/red] {message}", highlight=False)
+        console.print(f"[red]error:[/red] {escape(str(message))}", highlight=False)
         return 2
-    except (SearchAborted, VerificationFailed) as error:
-        console.print(f"[red]error:[/red] {error}", highlight=False)
+    except (SearchAborted, VerificationFailed, StorageFailed) as error:
+        console.print(f"[red]error:[/red] {escape(str(error))}", highlight=False)
+        return 1
+    except OSError as error:  # read-only folder, full disk, ...: the file and the system's reason, no traceback
+        console.print(f"[red]error:[/red] {escape(describe_os_error(error))}", highlight=False)
+        return 1
+    except Exception as error:
+        from dse.storage import storage_error_message
+
+        message = storage_error_message(error)
+        if message is None:
+            raise
+        console.print(f"[red]error:[/red] {escape(str(message))}", highlight=False)
         return 1
     except KeyboardInterrupt:
         console.print("[yellow]interrupted; completed trials are saved, rerun the same command to resume")

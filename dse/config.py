@@ -90,10 +90,36 @@ StrParam = Annotated[
 ]
 
 
+def param_values(param: Any) -> list[Any]:
+    """The values a parameter can take that bound checks must see: a range's two ends, every choice."""
+    if isinstance(param, IntRange | FloatRange):
+        return [param.low, param.high]
+    if isinstance(param, Choices):
+        return list(param.choices)
+    return [param]
+
+
+def _bounded(low: float, high: float | None, integer: bool = True, low_open: bool = False) -> AfterValidator:
+    """Every value of a parameter in [low, high] (or (low, high] with ``low_open``); choices of the right type."""
+
+    def check(param: Any) -> Any:
+        for value in param_values(param):
+            kind_ok = isinstance(value, int) if integer else isinstance(value, int | float)
+            if isinstance(value, bool) or not kind_ok:
+                raise ValueError(f"values must be {'integers' if integer else 'numbers'}, got {value!r}")
+            below = value <= low if low_open else value < low
+            if below or (high is not None and value > high):
+                allowed = f"{'>' if low_open else '>='} {low}" + ("" if high is None else f" and <= {high}")
+                raise ValueError(f"values must be {allowed}, got {value!r}")
+        return param
+
+    return AfterValidator(check)
+
+
 class StudySection(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     results_dir: Path | None = None
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)  # numpy and torch seeds are 32/64-bit; trials add to it
 
 
 class DatasetSection(Strict):
@@ -124,10 +150,17 @@ class DatasetSection(Strict):
         return {"digits": "classification", "sensor": "regression"}.get(self.kind, self.task)
 
 
+MAX_HIDDEN_LAYERS = 64
+MAX_WIDTH = 4096
+MAX_BITS = 32  # contract.fixedpoint: formats are 2..32 bits (1 bit holds only the sign)
+MAX_EPOCHS = 100_000
+
+
 class MlpSection(Strict):
     family: Literal["mlp"] = "mlp"
-    hidden_layers: IntParam = 1
-    width: IntParam = 16
+    # Bounds keep every candidate trainable in finite time (100000 layers would hang the first trial).
+    hidden_layers: Annotated[IntParam, _bounded(0, MAX_HIDDEN_LAYERS)] = 1
+    width: Annotated[IntParam, _bounded(1, MAX_WIDTH)] = 16
     activation: StrParam = "relu"
 
     @field_validator("activation")
@@ -147,16 +180,29 @@ ModelSection = MlpSection
 class QuantizationSection(Strict):
     """Total bits and integer bits (sign included); fractional bits = total - int."""
 
-    activation_bits: IntParam = 8
-    activation_int_bits: IntParam = 3
-    weight_bits: IntParam = 8
-    weight_int_bits: IntParam = 1
+    activation_bits: Annotated[IntParam, _bounded(2, MAX_BITS)] = 8
+    activation_int_bits: Annotated[IntParam, _bounded(1, MAX_BITS)] = 3
+    weight_bits: Annotated[IntParam, _bounded(2, MAX_BITS)] = 8
+    weight_int_bits: Annotated[IntParam, _bounded(1, MAX_BITS)] = 1
+
+    @model_validator(mode="after")
+    def _int_bits_fit(self) -> QuantizationSection:
+        # int_bits above every width leaves no format in which the value range exists.
+        for kind in ("activation", "weight"):
+            widest = max(param_values(getattr(self, f"{kind}_bits")))
+            for value in param_values(getattr(self, f"{kind}_int_bits")):
+                if value > widest:
+                    raise ValueError(
+                        f"{kind}_int_bits {value} is above every {kind}_bits choice (at most {widest}); "
+                        f"int bits (sign included) must be <= total bits"
+                    )
+        return self
 
 
 class _HardwareBase(Strict):
     device: StrParam = "xc7s15"
-    clock_mhz: FloatParam = 100.0
-    mcu_tail_layers: IntParam = 0
+    clock_mhz: Annotated[FloatParam, _bounded(0, None, integer=False, low_open=True)] = 100.0
+    mcu_tail_layers: Annotated[IntParam, _bounded(0, MAX_HIDDEN_LAYERS + 1)] = 0
     activity: float = Field(default=0.125, gt=0, le=1)
 
     @field_validator("device")
@@ -167,6 +213,17 @@ class _HardwareBase(Strict):
             if item not in known:
                 raise ValueError(f"unknown device {item!r}; allowed: {', '.join(sorted(known))}")
         return value
+
+    @model_validator(mode="after")
+    def _clock_reachable(self) -> _HardwareBase:
+        devices = load_devices()
+        fastest = max(devices[name].max_clock_mhz for name in param_values(self.device))
+        for value in param_values(self.clock_mhz):
+            if value > fastest:
+                raise ValueError(
+                    f"clock_mhz {value} is above the fastest clock of the chosen device(s) ({fastest:g} MHz)"
+                )
+        return self
 
 
 def _knob_field(knob: Knob) -> tuple[Any, Any]:
@@ -206,9 +263,9 @@ HardwareSection = create_model(
 
 
 class TrainingSection(Strict):
-    epochs: IntParam = 10
-    learning_rate: FloatParam = 0.01
-    batch_size: IntParam = 64
+    epochs: Annotated[IntParam, _bounded(1, MAX_EPOCHS)] = 10
+    learning_rate: Annotated[FloatParam, _bounded(0, 10, integer=False, low_open=True)] = 0.01
+    batch_size: Annotated[IntParam, _bounded(1, None)] = 64
 
 
 OBJECTIVES: dict[str, str] = {
@@ -279,6 +336,13 @@ class SearchConfig(Strict):
         names = [o.name for o in self.objectives]
         if len(set(names)) != len(names):
             raise ValueError(f"objectives: each objective at most once, got {names}")
+        layers = max(param_values(self.model.hidden_layers)) + 1
+        tail = min(param_values(self.hardware.mcu_tail_layers))
+        if tail > layers:
+            raise ValueError(
+                f"hardware.mcu_tail_layers: {tail} is more than the network has layers "
+                f"(at most {layers}: model.hidden_layers + 1)"
+            )
         task = self.dataset.builtin_task
         for name in names:
             needed = QUALITY_OBJECTIVES.get(name)
@@ -298,7 +362,7 @@ def _format_errors(error: ValidationError) -> str:
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (not allowed here)"
-        lines.append(f"  {path or '<top>'}: {message}")
+        lines.append(f"  {path}: {message}" if path else f"  {message}")  # top-level messages name their fields
     return "\n".join(dict.fromkeys(lines))
 
 
@@ -311,14 +375,40 @@ def parse_config(data: Any, source: str = "<search file>") -> SearchConfig:
         raise ConfigError(f"{source} is not a valid search file:\n{_format_errors(error)}") from None
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML would keep the last one silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (each key at most once)", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's data; unreadable, binary, invalid or duplicate-key files raise a ConfigError naming the file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text (UTF-8) file; a search file is YAML") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror or error}") from None
+    try:
+        return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {str(error).replace('<unicode string>', str(path))}") from None
+
+
 def load_config(path: Path) -> SearchConfig:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"search file {str(path)!r} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    data = read_yaml(path)
     config = parse_config(data, str(path))
     return _resolve_paths(config, path.parent, str(path))
 

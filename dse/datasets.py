@@ -299,6 +299,11 @@ def _split(raw: _Raw, val_fraction: float, test_fraction: float, seed: int, max_
         index = np.sort(rng.choice(index, size=max_samples, replace=False))
     # Stratify by class so small val/test splits keep the class balance; regression is one "stratum".
     strata = raw.y[index] if raw.task == "classification" else np.zeros(len(index), dtype=np.int64)
+    if raw.task == "classification" and len(np.unique(strata)) < 2:
+        raise ValueError(
+            f"dataset: {raw.name!r} has a single class ({raw.output_names[int(strata[0])] if len(strata) else '-'}); "
+            "classification needs at least 2 classes in the target column"
+        )
     parts: dict[str, list[np.ndarray]] = {split: [] for split in SPLITS}
     for stratum in np.unique(strata):
         members = rng.permutation(index[strata == stratum])
@@ -310,6 +315,13 @@ def _split(raw: _Raw, val_fraction: float, test_fraction: float, seed: int, max_
     chosen = {split: np.sort(np.concatenate(parts[split])).astype(np.int64) for split in SPLITS}
     if len(chosen["train"]) == 0:
         raise ValueError(f"dataset.val_fraction: no training samples left out of {len(index)}")
+    for split, fraction in (("val", val_fraction), ("test", test_fraction)):
+        # An empty split gives a NaN metric in every trial; refuse once instead.
+        if len(chosen[split]) == 0:
+            raise ValueError(
+                f"dataset.{split}_fraction: {raw.name!r} has {len(index)} rows, too few for a non-empty {split} "
+                f"split at {split}_fraction = {fraction}; give more rows or a larger fraction"
+            )
     arrays = {}
     for split in SPLITS:
         arrays[f"x_{split}"] = np.ascontiguousarray(raw.x[chosen[split]], dtype=np.float64)

@@ -13,3 +13,10 @@ class SearchAborted(Exception):
 
 class VerificationFailed(Exception):
     """An exported design did not match the integer model or the estimated cycles (exit 1)."""
+
+
+class StorageFailed(Exception):
+    """The results folder or the study storage cannot be read or written (read-only, disk full, damaged); exit 1.
+
+    Completed trials are kept; a trial that was running is queued again for the next run.
+    """

@@ -20,8 +20,10 @@ from dse.labels import LABELS_FILE, label_mapping
 from dse.pick import by_number, pick_by_expression, selection_warning
 from dse.report_md import write_report
 from dse.space import Candidate
-from dse.studies import open_results
+from dse.studies import artifacts_dir, open_results
 
+# Written into every export folder: --force clears only folders carrying it (never a study or anything else).
+EXPORT_MARKER = ".dse-export"
 N_TEST_VECTORS = 48
 N_RANDOM_VECTORS = 24
 
@@ -63,6 +65,30 @@ def energy_record(
     return energy
 
 
+def prepare_out(out: Path, results_dir: Path, force: bool) -> None:
+    """Refuse an --out that is or holds the study, or sits under a file; with --force clear an earlier export only."""
+    target, study = out.resolve(), results_dir.resolve()
+    if target == study or study in target.parents or target in study.parents:
+        raise ValueError(f"--out {out}: must be outside the study folder {results_dir} (and not contain it)")
+    parent = next((p for p in target.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ValueError(f"--out {out}: {parent} is a file, not a folder")
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise ValueError(f"--out {out}: exists and is not a folder")
+    if not any(target.iterdir()):
+        return
+    if not force:
+        raise FileExistsError(f"--out {out}: folder exists and is not empty; use --force to replace an earlier export")
+    if not (target / EXPORT_MARKER).is_file():
+        raise ValueError(
+            f"--out {out}: not written by `dse export` (no {EXPORT_MARKER} file); --force replaces only earlier "
+            "exports, so choose a new folder or empty this one yourself"
+        )
+    shutil.rmtree(target)
+
+
 def export_design(
     results_dir: Path,
     *,
@@ -79,6 +105,7 @@ def export_design(
     from generator.vhdl import compile_order, emit_vhdl
     from generator.writer import write_files
 
+    prepare_out(Path(out), Path(results_dir), force)
     config, study = open_results(results_dir)
     names = [o.name for o in config.objectives]
     if pick and (warning := selection_warning(pick)):
@@ -88,7 +115,7 @@ def export_design(
     design = candidate.design
     if not design.fpga_layers:
         raise ValueError(f"trial {chosen.number} runs every layer on the MCU; there is no FPGA design to export")
-    artifacts = Path(chosen.user_attrs["artifacts"])
+    artifacts = artifacts_dir(Path(results_dir), chosen)
     if not (artifacts / "weights.npz").is_file():
         raise ValueError(f"trial {chosen.number}: its weights are missing from {artifacts}")
     weights = load_weights(artifacts / "weights.npz")
@@ -99,7 +126,9 @@ def export_design(
     files = {f"vhdl/{name}": text for name, text in hdl.items()}
     files |= {f"tb/{name}": text for name, text in emit_testbench(design, weights, vectors).items()}
     files |= emit_project_files(design, [f"vhdl/{name}" for name in order])
-    write_files(files, out, force=force)
+    prepare_out(Path(out), Path(results_dir), force)  # again: the folder may have appeared while we computed
+    files[EXPORT_MARKER] = f"written by dse export of trial {chosen.number} from {Path(results_dir).resolve()}\n"
+    write_files(files, out)
     (out / "weights").mkdir()
     for name in ("weights.npz", "model.pt"):
         shutil.copy2(artifacts / name, out / "weights" / name)

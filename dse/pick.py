@@ -88,7 +88,13 @@ def pick_by_expression(study: optuna.Study, expression: str, names: list[str]) -
         match = _CONDITION.match(part)
         if not match:
             raise ValueError(f"--pick: cannot read condition {part!r}; {PICK_HELP}")
-        conditions.append((match.group(1), _OPERATORS[match.group(2)], float(match.group(3))))
+        try:
+            bound = float(match.group(3))
+        except ValueError:
+            raise ValueError(
+                f"--pick: {match.group(3)!r} in condition {part.strip()!r} is not a number; {PICK_HELP}"
+            ) from None
+        conditions.append((match.group(1), _OPERATORS[match.group(2)], bound))
     candidates = exportable(study)
     if not candidates:
         raise ValueError("--pick: the study has no completed, trained trial")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import signal
 import threading
@@ -16,21 +18,31 @@ from typing import Any
 
 import numpy as np
 import optuna
-import yaml
+import sqlalchemy.exc
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dse import faults
-from dse.config import QUALITY_OBJECTIVES, ConfigError, SearchConfig
-from dse.errors import SearchAborted
+from dse.config import QUALITY_OBJECTIVES, SearchConfig
+from dse.errors import SearchAborted, StorageFailed
 from dse.evaluate import dataset_for, train_candidate
 from dse.execution import describe, make_executor, started_at
 from dse.labels import write_labels
+from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, creation_lock, driver_alive
 from dse.results import write_results
 from dse.space import sample_candidate
 from dse.storage import open_storage, resolve_storage_url
+from dse.study_checks import (
+    check_calibration,
+    check_results_dir,
+    check_space,
+    check_trial_folders,
+    write_snapshot,
+)
 from estimators import Calibration, DesignEstimate, default_calibration, estimate_design, get_device, load_calibration
 
+# A failed write with these stops the search (every later trial would fail the same way) instead of failing trials.
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
 INTERRUPTED = "interrupted: the driver stopped while this trial was running; retried"
 
 # set_metric_names and the matplotlib plots are "experimental" in Optuna 5; they work as documented.
@@ -65,23 +77,6 @@ def make_sampler(config: SearchConfig, n_existing: int = 0) -> optuna.samplers.B
 def storage_url(config: SearchConfig, results_dir: Path) -> str:
     """The resolved storage URL (default SQLite in the results folder; `env:VAR` looked up); see dse.storage."""
     return resolve_storage_url(config.search.storage, Path(results_dir))
-
-
-def _snapshot(config: SearchConfig) -> str:
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=True)
-
-
-def prepare_results_dir(config: SearchConfig, results_dir: Path) -> None:
-    """Keep the search file beside its study; refuse to mix a changed search into an existing study."""
-    results_dir.mkdir(parents=True, exist_ok=True)
-    snapshot = results_dir / "search.yaml"
-    text = _snapshot(config)
-    if snapshot.exists() and snapshot.read_text() != text:
-        raise ConfigError(
-            f"{results_dir} holds a study of a different search file; use another study.name or "
-            f"--results-dir, or delete {snapshot} to continue the old study with the new settings"
-        )
-    snapshot.write_text(text)
 
 
 def calibration_for(config: SearchConfig, family: str) -> Calibration:
@@ -131,14 +126,28 @@ def objective_values(config: SearchConfig, estimate: DesignEstimate, metrics: di
     return values
 
 
-def open_study(config: SearchConfig, results_dir: Path) -> optuna.Study:
-    storage = open_storage(config.search.storage, results_dir)
-    study = optuna.create_study(
-        study_name=config.study.name,
-        storage=storage,
-        directions=[o.resolved_direction for o in config.objectives],
-        load_if_exists=True,
-    )
+def _creation_race(error: Exception) -> bool:
+    """Drivers started together both create the schema or the study; the loser sees one of these."""
+    text = str(error).lower()
+    return isinstance(error, sqlalchemy.exc.IntegrityError) or "already exists" in text or "locked" in text
+
+
+def open_study(config: SearchConfig, results_dir: Path, attempts: int = 8) -> optuna.Study:
+    for attempt in range(attempts):
+        try:
+            with creation_lock(results_dir):
+                storage = open_storage(config.search.storage, results_dir)
+                study = optuna.create_study(
+                    study_name=config.study.name,
+                    storage=storage,
+                    directions=[o.resolved_direction for o in config.objectives],
+                    load_if_exists=True,
+                )
+            break
+        except sqlalchemy.exc.DBAPIError as error:  # a server database shared by machines: no common file lock
+            if attempt == attempts - 1 or not _creation_race(error):
+                raise
+            time.sleep(0.25 * (attempt + 1))
     # A resumed study must not replay the sampler's random sequence from the start (it would propose the
     # candidates of the first run again), so the seed also depends on how many trials exist already.
     study.sampler = make_sampler(config, len(study.get_trials(deepcopy=False)))
@@ -157,15 +166,23 @@ def requeue(study: optuna.Study, trial: optuna.trial.FrozenTrial | optuna.Trial)
 
 
 def recover_interrupted(study: optuna.Study) -> int:
-    """Trials left RUNNING by a killed driver become FAIL, and their parameters are queued again.
+    """Trials left RUNNING by a dead driver become FAIL, and their parameters are queued again.
 
-    Assumes one driver per study (a RUNNING trial of another live driver would be failed too).
+    Trials of live drivers (this one included; several may share a study, see dse.leases) are left alone.
     """
-    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    now = time.time()
+    stale = [
+        trial
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        if not driver_alive(study, trial.user_attrs.get(DRIVER_ATTR), now)
+    ]
     for trial in stale:
         requeue(study, trial)  # first: a crash between the two steps leaves RUNNING + queued, not FAIL + lost
-        study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
-        study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        try:
+            study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", INTERRUPTED)
+            study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        except optuna.exceptions.UpdateFinishedTrialError:  # another driver recovered it at the same moment
+            continue
     return len(stale)
 
 
@@ -210,11 +227,15 @@ def run_search(
 ) -> SearchSummary:
     console = console or Console(stderr=True)
     results_dir = Path(results_dir or config.results_dir)
+    check_calibration(config)
     dataset = dataset_for(config.dataset, config.study.seed)  # fails early on a bad dataset
-    prepare_results_dir(config, results_dir)
-    write_labels(results_dir, dataset, config.dataset)  # which output is which class, for whoever uses the model
+    check_results_dir(config, results_dir)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(config, results_dir)
+    check_trial_folders(study, results_dir)
+    check_space(config, study, dataset.n_features, dataset.n_outputs)
+    write_snapshot(config, results_dir)  # only now: a refused space must not replace the study's search.yaml
+    write_labels(results_dir, dataset, config.dataset)  # which output is which class, for whoever uses the model
     retried = recover_interrupted(study)
     if retried:
         console.print(f"[yellow]{retried} trial(s) interrupted by an earlier crash are marked FAIL and queued again")
@@ -241,8 +262,8 @@ def run_search(
                 f"last reason: {reason}. Completed trials are kept in {results_dir}."
             )
 
-    def interrupt(trial: optuna.Trial) -> None:
-        trial.set_user_attr("fail_reason", INTERRUPTED)
+    def interrupt(trial: optuna.Trial, reason: str = INTERRUPTED) -> None:
+        trial.set_user_attr("fail_reason", reason)
         study.tell(trial, state=optuna.trial.TrialState.FAIL)
         requeue(study, trial)
 
@@ -250,6 +271,7 @@ def run_search(
         """Ask, estimate, and either finish at once (infeasible, untrained) or hand the training to a worker."""
         trial = study.ask()
         try:
+            lease.claim(trial)
             candidate = sample_candidate(trial, config, dataset.n_features, dataset.n_outputs)
             device = get_device(candidate.design.device)
             estimate = estimate_design(
@@ -281,14 +303,28 @@ def run_search(
         trial = item.trial
         try:
             outcome = future.result()
+        except OSError as error:
+            if error.errno not in ENVIRONMENT_ERRNOS:
+                fail(trial, describe(error))
+                return
+            # A full disk or read-only folder fails every later trial too: stop, and queue this one again.
+            interrupt(trial, f"{describe(error)}; retried")
+            raise StorageFailed(
+                f"trial {trial.number} could not save its results: {describe(error)}. Completed trials are kept and "
+                f"trial {trial.number} is queued again; fix the folder (space, permissions) and rerun the same command"
+            ) from None
         except Exception as error:  # any training error is a failed trial, not a failed study
             fail(trial, describe(error))
+            return
+        values = objective_values(config, item.estimate, outcome["metrics"])
+        if not all(math.isfinite(value) for value in values):  # Optuna would fail it silently, without a reason
+            fail(trial, f"non-finite objective values {values} (e.g. an empty validation split)")
             return
         trial.set_user_attr("trained", True)
         trial.set_user_attr("metrics", outcome["metrics"])
         trial.set_user_attr("train_seconds", outcome["seconds"])
-        trial.set_user_attr("artifacts", str((results_dir / "trials" / f"{trial.number:05d}").resolve()))
-        study.tell(trial, objective_values(config, item.estimate, outcome["metrics"]))
+        trial.set_user_attr("artifacts", f"trials/{trial.number:05d}")  # relative: the study folder may move
+        study.tell(trial, values)
 
     def expire() -> None:
         now = time.monotonic()
@@ -306,7 +342,23 @@ def run_search(
         console=console,
         transient=False,
     )
-    executor = make_executor(config.execution, str(results_dir / "tmp"))
+    lease = Lease(study).__enter__()
+    try:
+        executor = make_executor(config.execution, str(results_dir / "tmp"))
+    except BaseException:
+        lease.release()
+        raise
+    last_recovery = time.monotonic()
+    notes: list[str] = []  # plots left out, and why
+    written = (study, config, results_dir, notes)
+
+    def stop_in_flight() -> None:
+        for future, item in list(in_flight.items()):
+            executor.abort(future)
+            del in_flight[future]
+            with contextlib.suppress(Exception):
+                interrupt(item.trial)
+
     try:
         with _sigterm_as_interrupt(), progress:
             bar = progress.add_task(config.study.name, total=target, completed=min(target, _complete_count(study)))
@@ -321,17 +373,24 @@ def run_search(
                     break
                 # With a timeout, wake at least every second: a deadline appears only once a worker starts a trial.
                 deadline = min(item.deadline(future, timeout_s) for future, item in in_flight.items())
-                wait_s = None if timeout_s is None else min(1.0, max(0.0, deadline - time.monotonic()))
+                wait_s = LEASE_INTERVAL_S if timeout_s is None else min(1.0, max(0.0, deadline - time.monotonic()))
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED, timeout=wait_s)
                 for future in finished:
                     collect(future)
                 expire()
-    finally:
-        for future, item in in_flight.items():
-            executor.abort(future)
-            interrupt(item.trial)
-        executor.shutdown()
-        notes: list[str] = []
-        pareto = write_results(study, config, results_dir, notes)
+                if time.monotonic() - last_recovery > LEASE_INTERVAL_S:  # trials of drivers that died meanwhile
+                    last_recovery = time.monotonic()
+                    recover_interrupted(study)
+    except BaseException:
+        # A second failure while cleaning up (often the same full disk or broken storage) must not hide the first;
+        # a trial that cannot be marked stays RUNNING and is recovered by the next run (its driver is gone).
+        for step in (stop_in_flight, executor.shutdown, lease.release, lambda: write_results(*written)):
+            with contextlib.suppress(Exception):
+                step()
+        raise
+    stop_in_flight()
+    executor.shutdown()
+    lease.release()
+    pareto = write_results(*written)
     failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
     return SearchSummary(results_dir, _complete_count(study), failed, pareto, notes)

@@ -48,6 +48,43 @@ def resolve_storage_url(spec: str | None, results_dir: Path) -> str:
     return spec
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_sqlite_file(url: str) -> None:
+    """Refuse a study file that is not an SQLite database (truncated, overwritten); an empty file is a new one."""
+    path = Path(url.removeprefix("sqlite:///"))
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as file:
+        header = file.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER or path.stat().st_size < 512:
+        raise ConfigError(
+            f"{path}: not an SQLite database (damaged, truncated or replaced); restore it from a backup, or move it "
+            "aside and rerun to start a new study in another results folder"
+        )
+
+
+_STORAGE_HINT = (
+    "Check that the results folder is writable, the disk has space and the database is intact; "
+    "completed trials are kept and the same command resumes the study"
+)
+
+
+def storage_error_message(error: BaseException) -> str | None:
+    """A one-line message for a failure of the study storage, or None if ``error`` is something else."""
+    import sqlalchemy.exc
+
+    if isinstance(error, optuna.exceptions.StorageInternalError) and isinstance(error.__cause__, Exception):
+        error = error.__cause__
+    if isinstance(error, sqlalchemy.exc.DBAPIError):
+        reason = str(error.orig).strip() or type(error.orig).__name__
+        return f"the study storage failed: {reason}. {_STORAGE_HINT}"
+    if isinstance(error, optuna.exceptions.StorageInternalError | sqlalchemy.exc.SQLAlchemyError):
+        return f"the study storage failed: {error}. {_STORAGE_HINT}"
+    return None
+
+
 def storage_from_url(url: str) -> optuna.storages.BaseStorage:
     """An Optuna storage object for a resolved URL (journal files need an object, not a string)."""
     if url.startswith(JOURNAL_PREFIX):
@@ -56,6 +93,8 @@ def storage_from_url(url: str) -> optuna.storages.BaseStorage:
         path = Path(url.removeprefix(JOURNAL_PREFIX))
         path.parent.mkdir(parents=True, exist_ok=True)
         return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    if _is_sqlite(url):
+        check_sqlite_file(url)
     # pool_pre_ping: a long search outlives idle database connections (server restarts, NAT timeouts)
     return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True} if not _is_sqlite(url) else None)
 

@@ -7,25 +7,44 @@ import sys
 from pathlib import Path
 
 import optuna
-import yaml
 from rich.console import Console
 
 from contract.design import AcceleratorDesign
-from dse.config import ConfigError, SearchConfig, parse_config
+from dse.config import ConfigError, SearchConfig, parse_config, read_yaml
 from dse.report_table import print_table, write_rows
 from dse.results import pareto_trials
-from dse.storage import open_storage
+from dse.storage import open_storage, redact, resolve_storage_url
 
 
 def open_results(results_dir: Path) -> tuple[SearchConfig, optuna.Study]:
     snapshot = Path(results_dir) / "search.yaml"
     if not snapshot.is_file():
         raise ConfigError(f"{results_dir} is not a dse results folder (no search.yaml); run `dse run` first")
-    config = parse_config(yaml.safe_load(snapshot.read_text()), str(snapshot))
-    study = optuna.load_study(
-        study_name=config.study.name, storage=open_storage(config.search.storage, Path(results_dir))
-    )
+    config = parse_config(read_yaml(snapshot), str(snapshot))
+    try:
+        study = optuna.load_study(
+            study_name=config.study.name, storage=open_storage(config.search.storage, Path(results_dir))
+        )
+    except KeyError:  # Optuna: "Record does not exist"
+        raise ConfigError(
+            f"{results_dir}: the study {config.study.name!r} is not in its storage "
+            f"({redact(resolve_storage_url(config.search.storage, Path(results_dir)))}); was the database emptied or "
+            "replaced? Restore it from a backup"
+        ) from None
     return config, study
+
+
+def artifacts_dir(results_dir: Path, trial: optuna.trial.FrozenTrial) -> Path:
+    """A trial's checkpoint folder, inside ``results_dir`` so that a moved or copied study reads its own weights.
+
+    Trials store it relative to the study folder; studies written before stored an absolute path, which is used
+    only when the study folder holds no copy of that trial's folder.
+    """
+    stored = Path(trial.user_attrs.get("artifacts", Path("trials") / f"{trial.number:05d}"))
+    if not stored.is_absolute():
+        return Path(results_dir) / stored
+    own = Path(results_dir) / "trials" / stored.name
+    return own if own.is_dir() else stored
 
 
 def print_pareto(results_dir: Path, console: Console | None = None, fmt: str = "table") -> None:

@@ -104,6 +104,14 @@ def cross_validated_stats(X: np.ndarray, y: np.ndarray, folds: int = 5, seed: in
 # ------------------------------------------------------------------------------------------ tables
 
 
+# Every column the fit reads as a number (activation and the string folding knobs are text).
+NUMERIC_COLUMNS = tuple(
+    c
+    for c in (*CONFIG_COLUMNS, *FITTED, *RULES)
+    if c != "activation" and not any(k.name == c and not k.is_int for k in DENSE_KNOBS)
+)
+
+
 def read_tables(paths: Iterable[Path]) -> list[dict[str, str]]:
     """Rows of sweep CSVs that synthesized successfully (rows with an 'error' are failures, not data)."""
     rows: list[dict[str, str]] = []
@@ -116,7 +124,16 @@ def read_tables(paths: Iterable[Path]) -> list[dict[str, str]]:
         missing = [c for c in (*CONFIG_COLUMNS, *FITTED, *RULES) if table and c not in table[0]]
         if not table or missing:
             raise ValueError(f"sweep table {str(path)!r}: empty or missing columns {missing}")
-        rows += [row for row in table if not row.get("error")]
+        kept = [(line, row) for line, row in enumerate(table, start=2) if not row.get("error")]  # line 1: header
+        for line, row in kept:
+            for column in NUMERIC_COLUMNS:
+                try:
+                    float(row[column])
+                except (TypeError, ValueError):
+                    raise ValueError(
+                        f"sweep table {str(path)!r}, line {line}, column {column!r}: {row[column]!r} is not a number"
+                    ) from None
+        rows += [row for _, row in kept]
     return rows
 
 

@@ -138,3 +138,25 @@ def test_export_unknown_trial_is_a_clear_error(
     assert main(["export", str(study_dir), "--trial", "99", "--out", str(tmp_path / "x")]) == 2
     assert "--trial 99: not a completed, trained trial" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_export_from_a_moved_study_reads_its_own_weights(
+    study_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from dse.pick import exportable
+    from dse.studies import open_results
+
+    copy = tmp_path / "copy"
+    shutil.copytree(study_dir, copy)
+    moved = tmp_path / "moved"
+    copy.rename(moved)  # the copy's stored paths must not point at `copy` (gone) or at the original study
+    number = exportable(open_results(moved)[1])[0].number
+    assert main(["export", str(moved), "--trial", str(number), "--out", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "weights" / "weights.npz").read_bytes() == (
+        moved / "trials" / f"{number:05d}" / "weights.npz"
+    ).read_bytes()
+    assert (tmp_path / "out" / ".dse-export").is_file()
+    # --force replaces an earlier export (it carries the marker)
+    assert main(["export", str(moved), "--trial", str(number), "--out", str(tmp_path / "out"), "--force"]) == 0

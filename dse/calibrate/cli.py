@@ -43,6 +43,15 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     strategy.add_argument("--design", type=Path, default=None, help="design JSON (default: a 16x8 8-bit layer)")
 
 
+def check_out_file(path: Path, option: str = "--out") -> None:
+    """Refuse an output file that cannot be written as such, before any work: a folder, or below a file."""
+    if path.is_dir():
+        raise ValueError(f"{option} {path}: is a folder; give a file name")
+    parent = next((p for p in path.resolve().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ValueError(f"{option} {path}: {parent} is a file, not a folder")
+
+
 def run_calibrate(args: argparse.Namespace, console: Console) -> int:
     handlers = {"sweep": _sweep, "fit": _fit, "plot": _plot, "strategy": _strategy}
     return handlers[args.calibrate_command](args, console)
@@ -51,6 +60,7 @@ def run_calibrate(args: argparse.Namespace, console: Console) -> int:
 def _sweep(args: argparse.Namespace, console: Console) -> int:
     from dse.calibrate.sweep import run_sweep, write_table
 
+    check_out_file(args.out)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task(f"sweep {args.family}", total=args.samples)
@@ -87,6 +97,11 @@ def _fit(args: argparse.Namespace, console: Console) -> int:
     from dse.calibrate.fitting import calibrate, write_calibration
     from dse.calibrate.tables import print_fit
 
+    out = args.out.resolve()
+    for given in [*args.inputs, *([args.base] if args.base else [])]:
+        if given.resolve() == out:
+            raise ValueError(f"--out {args.out}: is also an input ({given}); write the calibration to a new file")
+    check_out_file(args.out)
     outcome = calibrate(
         args.inputs, args.family, base=args.base, folds=args.folds, version=args.version, command=_fit_command(args)
     )

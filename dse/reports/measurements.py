@@ -292,6 +292,10 @@ def _read_sample_or_accumulator(reader: _RowReader, rail: str, time: float, data
     voltage = reader.number("voltage_v")
     current = reader.number("current_a")
     power = reader.optional_number("power_w")
+    # A supply rail only draws power; a negative reading is a wiring or sign error and would move the static fit.
+    for column, value in (("voltage_v", voltage), ("current_a", current), ("power_w", power)):
+        if value is not None and value < 0:
+            raise reader.error(f"column {column!r} must be >= 0 (a rail draws power), got {value}")
     rows = data.samples.setdefault(rail, [])
     if rows and time <= rows[-1][0]:
         raise reader.error(f"two samples of rail {rail!r} at t = {time} s (timestamps must increase per rail)")

@@ -1,0 +1,83 @@
+"""Messages that name the file, line or field: --pick numbers, sweep-table cells, measurement signs, binary files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+from contract.layers.dense import DENSE_KNOBS
+from dse.pick import pick_by_expression
+from dse.reports.measurements import load_measurement
+from estimators.fit import CONFIG_COLUMNS, FITTED, RULES, read_tables
+
+
+@pytest.mark.parametrize("number", ["1.2.3", "1e", "--5"])
+def test_pick_malformed_number_names_it(number: str) -> None:
+    study = optuna.create_study()
+    with pytest.raises(ValueError, match=rf"--pick: '{number}' in condition 'lut <= {number}' is not a number"):
+        pick_by_expression(study, f"max accuracy where lut <= {number}", ["accuracy"])
+
+
+def test_sweep_table_non_numeric_cell_names_file_line_and_column(tmp_path: Path) -> None:
+    text = {knob.name: knob.default for knob in DENSE_KNOBS if not knob.is_int}
+    columns = (*CONFIG_COLUMNS, *FITTED, *RULES)
+    good = {c: text.get(c, "relu" if c == "activation" else "4") for c in columns}
+    bad = {**good, "lut": "12k"}
+    table = tmp_path / "sweep.csv"
+    table.write_text(
+        ",".join(columns) + "\n" + "\n".join(",".join(str(row[c]) for c in columns) for row in (good, bad)) + "\n"
+    )
+    with pytest.raises(ValueError, match=r"sweep\.csv', line 3, column 'lut': '12k' is not a number"):
+        read_tables([table])
+
+
+HEADER = """# format: elastic-node-power/1
+# board: elastic-node-v5
+# fpga_part: xc7s15ftgb196-2
+# design_id: d
+# sample_rate_hz: 1024
+# sense_resistor_ohm: 0.82
+timestamp_s,monitor,channel,rail,voltage_v,current_a,power_w,event,count,energy_j
+"""
+
+
+@pytest.mark.parametrize(
+    ("row", "column"),
+    [("0.0,0x12,3,fpga_vccint,1.0,-0.01,,,,", "current_a"), ("0.0,0x12,3,fpga_vccint,1.0,0.01,-0.2,,,", "power_w")],
+)
+def test_negative_current_or_power_is_refused(tmp_path: Path, row: str, column: str) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(HEADER + row + "\n")
+    with pytest.raises(ValueError, match=rf"m\.csv, line 8: column '{column}' must be >= 0"):
+        load_measurement(path)
+
+
+def test_cli_binary_search_file_names_the_file(tmp_path: Path) -> None:
+    search = tmp_path / "weights.bin"
+    search.write_bytes(bytes(range(256)) * 4)
+    result = subprocess.run(
+        [sys.executable, "-m", "dse.cli", "run", str(search)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "weights.bin: not a text (UTF-8) file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_pick_message_keeps_its_brackets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from dse.cli import main
+    from dse.config import parse_config
+    from dse.study_checks import _snapshot
+
+    search = {"study": {"name": "p"}, "dataset": {"kind": "digits"}, "objectives": [{"name": "accuracy"}]}
+    results = tmp_path / "res"
+    results.mkdir()
+    (results / "search.yaml").write_text(_snapshot(parse_config(search)))
+    optuna.create_study(storage=f"sqlite:///{results / 'study.db'}", study_name="p", direction="maximize")
+    assert main(["export", str(results), "--pick", "max accuracy where lut <= 1..2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "'1..2' in condition 'lut <= 1..2' is not a number" in err
+    assert "[and ...]" in err  # user-facing text is not eaten as console markup

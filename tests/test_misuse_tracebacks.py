@@ -1,0 +1,192 @@
+"""Broken surroundings give a message and an exit code, not a traceback: a damaged study.db, a full disk, a
+read-only results folder."""
+
+from __future__ import annotations
+
+import errno
+import os
+import tempfile
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+
+from dse.cli import main
+from dse.config import parse_config
+from dse.study_checks import _snapshot
+
+SEARCH = {
+    "study": {"name": "tb", "seed": 1},
+    "dataset": {"kind": "digits"},
+    "model": {"hidden_layers": 1, "width": {"choices": [4, 8]}},
+    "training": {"epochs": 1},
+    "objectives": [{"name": "accuracy"}, {"name": "lut"}],
+    "search": {"n_trials": 1, "sampler": "random"},
+}
+
+
+def _results_with_db(tmp_path: Path) -> Path:
+    """A results folder whose study.db is a real SQLite file with some trials (no training needed)."""
+    results = tmp_path / "res"
+    results.mkdir()
+    (results / "search.yaml").write_text(_snapshot(parse_config(SEARCH)))  # as `dse run` writes it
+    study = optuna.create_study(
+        storage=f"sqlite:///{results / 'study.db'}", study_name="tb", directions=["maximize", "minimize"]
+    )
+    for index in range(30):
+        study.add_trial(
+            optuna.trial.create_trial(values=[index / 30, 100 - index], user_attrs={"pad": "x" * 2000, "trained": True})
+        )
+    return results
+
+
+def _clean(err: str) -> None:
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["report", "plot"])
+def test_random_study_db_is_refused(tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    results = _results_with_db(tmp_path)
+    (results / "study.db").write_bytes(os.urandom(4096))
+    assert main([command, str(results)]) == 2
+    err = capsys.readouterr().err
+    assert "study.db: not an SQLite database" in err
+    _clean(err)
+
+
+def test_truncated_study_db_gives_a_storage_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = _results_with_db(tmp_path)
+    db = results / "study.db"
+    db.write_bytes(db.read_bytes()[:8192])
+    assert main(["report", str(results)]) == 1
+    err = capsys.readouterr().err
+    assert "the study storage failed" in err
+    _clean(err)
+
+
+def test_run_over_a_random_study_db_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    search = tmp_path / "s.yaml"
+    search.write_text(yaml.safe_dump(SEARCH))
+    results = tmp_path / "res"
+    results.mkdir()
+    (results / "study.db").write_bytes(b"garbage" * 200)
+    assert main(["run", str(search), "--results-dir", str(results)]) == 2
+    assert "not an SQLite database" in capsys.readouterr().err
+    assert (results / "study.db").read_bytes() == b"garbage" * 200
+
+
+def test_unwritable_results_folder_is_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs as root too (unlike the chmod test below): creating the folder is refused by the 'file system'."""
+    search = tmp_path / "s.yaml"
+    search.write_text(yaml.safe_dump(SEARCH))
+    results = tmp_path / "res"
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    assert main(["run", str(search), "--results-dir", str(results)]) == 1
+    err = capsys.readouterr().err
+    assert f"{results}: Permission denied (is the folder read-only?)" in err
+    _clean(err)
+
+
+def _root_ignores_permissions() -> bool:
+    """True for root with CAP_DAC_OVERRIDE (as in CI): chmod cannot make a folder read-only for it."""
+    if os.geteuid() != 0:
+        return False
+    with tempfile.TemporaryDirectory() as folder:
+        os.chmod(folder, 0o555)
+        try:
+            Path(folder, "probe").touch()
+        except PermissionError:
+            return False
+        finally:
+            os.chmod(folder, 0o755)
+    return True
+
+
+@pytest.mark.skipif(
+    _root_ignores_permissions(),
+    reason="runs as root, which ignores file permissions: chmod cannot make a folder read-only",
+)
+def test_read_only_results_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    search = tmp_path / "s.yaml"
+    search.write_text(yaml.safe_dump(SEARCH))
+    parent = tmp_path / "ro"
+    parent.mkdir()
+    parent.chmod(0o555)
+    try:
+        assert main(["run", str(search), "--results-dir", str(parent / "res")]) == 1  # a new study
+        _clean(capsys.readouterr().err)
+        results = _results_with_db(tmp_path)
+        for path in [results / "study.db", results]:
+            path.chmod(0o555)
+        assert main(["plot", str(results)]) == 1
+        err = capsys.readouterr().err
+        assert "Permission denied" in err
+        _clean(err)
+        before = (results / "search.yaml").stat().st_mtime_ns
+        assert main(["run", str(search), "--results-dir", str(results)]) == 1  # resume
+        err = capsys.readouterr().err
+        assert "readonly database" in err or "Permission denied" in err
+        _clean(err)
+        assert (results / "search.yaml").stat().st_mtime_ns == before
+    finally:
+        parent.chmod(0o755)
+        for path in [tmp_path / "res", tmp_path / "res" / "study.db"]:
+            if path.exists():
+                path.chmod(0o755)
+
+
+@pytest.mark.e2e
+def test_full_disk_stops_cleanly_and_leaves_nothing_running(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dse.evaluate
+
+    def full(path: Path, weights: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(dse.evaluate, "save_weights", full)
+    search = tmp_path / "s.yaml"
+    search.write_text(yaml.safe_dump(SEARCH))
+    results = tmp_path / "res"
+    assert main(["run", str(search), "--results-dir", str(results)]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "rerun the same command" in err
+    _clean(err)
+    study = optuna.load_study(study_name="tb", storage=f"sqlite:///{results / 'study.db'}")
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    assert optuna.trial.TrialState.RUNNING not in states
+    assert states == [optuna.trial.TrialState.FAIL, optuna.trial.TrialState.WAITING]  # failed and queued again
+    assert "No space left on device" in study.trials[0].user_attrs["fail_reason"]
+
+
+def test_report_on_an_emptied_study_db_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = _results_with_db(tmp_path)
+    (results / "study.db").write_bytes(b"")  # `: > res/study.db`
+    assert main(["report", str(results)]) == 2
+    err = capsys.readouterr().err
+    assert "the study 'tb' is not in its storage" in err and "study.db" in err
+    _clean(err)
+
+
+def test_plot_into_an_unwritable_folder_is_a_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs as root too: the figure write is refused as a read-only folder would refuse it."""
+    import matplotlib.figure
+
+    def refuse(self: object, path: object, *args: object, **kwargs: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", refuse)
+    results = _results_with_db(tmp_path)
+    assert main(["plot", str(results)]) == 1
+    err = capsys.readouterr().err
+    assert "pareto_accuracy_vs_lut.png: Permission denied (is the folder read-only?)" in err
+    _clean(err)
