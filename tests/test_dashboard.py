@@ -19,7 +19,8 @@ import pytest
 from dse.cli import main
 from dse.config import parse_config
 from dse.dashboard import free_port
-from dse.search import open_study, prepare_results_dir
+from dse.search import open_study
+from dse.study_checks import prepare_results_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 90.0  # importing the dashboard on a loaded 2-core machine takes seconds

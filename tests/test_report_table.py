@@ -13,8 +13,9 @@ from rich.console import Console
 
 from dse.config import parse_config
 from dse.report_table import cell_text, fit_columns, table_width
-from dse.search import open_study, prepare_results_dir
+from dse.search import open_study
 from dse.studies import print_pareto
+from dse.study_checks import prepare_results_dir
 
 # Long, distinct numbers: any truncation to "0.…" or rounding away of a digit shows.
 VALUES = [(0.987654321, 0.123456789, 12.3456789), (0.912345678, 0.0456789123, 98765.4321)]
