@@ -25,3 +25,4 @@ bench: setup
 	.venv/bin/python benchmarks/estimator_speed.py
 	.venv/bin/python benchmarks/estimator_accuracy.py
 	.venv/bin/python benchmarks/trial_throughput.py
+	.venv/bin/python benchmarks/peer_area.py --quick
