@@ -16,7 +16,8 @@ FEATURES = (
     "rom_lut_cols",  # LUT-ROM output columns: width x ceil(depth / words per LUT)
     "rom_reg_bits",  # the registered LUT-ROM word
     "bias_cols",  # bias table (lanes x accumulator bits) when there is more than one group
-    "acc_bits",  # lanes x accumulator bits
+    "acc_bits",  # lanes x accumulator bits (in fabric)
+    "acc_dsp_bits",  # lanes x accumulator bits where one DSP product feeds the accumulator (SIMD 1): may pack
     "clamp_chunks",  # threshold comparators (acc <= 32 bits): lanes x active comparisons x ceil(acc / LUT inputs)
     "clamp_wide_bits",  # threshold comparators (acc > 32 bits): lanes x active comparisons x acc bits
     "clamp_mux_diff_bits",  # output select, both clamps active, bits where the low and high constants differ
@@ -26,7 +27,8 @@ FEATURES = (
     "soft_mult_bits",  # '*' too narrow for a DSP, built by the tools in LUTs: lanes x SIMD x Bx x Bw
     "shift_add_bits",  # multiplier 'lut' (shift-and-add, one adder per bit of x): lanes x SIMD x Bx x Bw ...
     "shift_add_sq_bits",  # ... plus the sign-extended upper part of each adder: lanes x SIMD x Bx x Bx
-    "const_mult_bits",  # soft products of few inputs (ROM address bits + Bx <= LUT inputs): one LUT per product bit
+    "const_mult_bits",  # soft products by a one-word ROM (constant weights, folded by synthesis): lanes x Bx x Bw
+    "few_input_bits",  # soft products of few inputs (ROM address bits + Bx <= LUT inputs): one LUT per product bit
     "soft_prod_bits",  # product registers of either: lanes x SIMD x (Bx + Bw)
     "dsp_mults",  # multipliers in DSP blocks
     "tree_bits",  # SIMD adder trees: lanes x (SIMD - 1) x tree width

@@ -59,15 +59,17 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
     else:  # wider comparisons are not chunked: one carry-chain subtractor bit per accumulator bit
         clamp_chunks, clamp_wide = 0, active * acc
     lanes = pe * simd
-    soft_mult = shift_add = shift_add_sq = const_mult = soft_prod = dsp_mults = 0
+    soft_mult = shift_add = shift_add_sq = const_mult = few_input = soft_prod = dsp_mults = 0
     if dsps:
         dsp_mults = lanes
     else:
         soft_prod = lanes * (bx + bw)
         address_bits = (groups * chunks - 1).bit_length()
-        if address_bits + bx <= lut_inputs:
+        if address_bits == 0:
+            const_mult = lanes * bx * bw  # a one-word ROM: the weights are constants that synthesis folds in
+        elif address_bits + bx <= lut_inputs:
             # Each product bit is a function of the ROM address and x alone: one LUT, whatever the multiplier.
-            const_mult = lanes * (bx + bw)
+            few_input = lanes * (bx + bw)
         elif folding.multiplier == "lut":
             shift_add, shift_add_sq = lanes * bx * bw, lanes * bx * bx
         else:
@@ -91,7 +93,8 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
         rom_cols,
         rom_reg,
         pe * acc * -(-groups // rom_words_per_lut) if groups > 1 else 0,
-        pe * acc,
+        0 if dsps and simd == 1 else pe * acc,
+        pe * acc if dsps and simd == 1 else 0,
         pe * clamp_chunks,
         pe * clamp_wide,
         pe * mux_diff,
@@ -102,6 +105,7 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
         shift_add,
         shift_add_sq,
         const_mult,
+        few_input,
         soft_prod,
         dsp_mults,
         pe * (simd - 1) * tree_width,

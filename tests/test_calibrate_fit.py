@@ -145,4 +145,7 @@ def test_features_use_the_exact_accumulator_width() -> None:
         # bias + round constant + every product (contract.requant): never overflows.
         acc = accumulator_bits(layer.in_fmt, layer.weight_fmt, layer.in_features, layer.requant.round_constant)
         assert acc == layer.acc_bits
-        assert dense_features(layer, 1)[FEATURES.index("acc_bits")] == layer.folding.pe * acc
+        features = dense_features(layer, 1)  # one DSP per product: SIMD 1 accumulators count as acc_dsp_bits
+        in_fabric, by_dsp = features[FEATURES.index("acc_bits")], features[FEATURES.index("acc_dsp_bits")]
+        assert in_fabric + by_dsp == layer.folding.pe * acc
+        assert (by_dsp > 0) == (layer.folding.simd == 1)
