@@ -17,6 +17,7 @@ from estimators import load_calibration
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.e2e  # a whole search: in `make test`, not in `make test-fast`
 def test_recalibration_changes_the_next_search(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
     shutil.copytree(REFERENCE, reports)

@@ -61,6 +61,7 @@ def _counts_while_running(db: Path) -> dict[str, int]:
         return {}
 
 
+@pytest.mark.e2e  # a whole search: in `make test`, not in `make test-fast`
 def test_kill_and_rerun(tmp_path: Path) -> None:
     import yaml
 

@@ -134,6 +134,7 @@ def test_pareto_front_is_non_dominated_and_complete(finished: tuple[Path, pd.Dat
         assert any(dominates(p, point) or np.array_equal(p, point) for p in front)
 
 
+@pytest.mark.e2e  # a whole search: in `make test`, not in `make test-fast`
 def test_resume_keeps_trials_and_runs_up_to_total(tmp_path: Path) -> None:
     results = tmp_path / "tiny"
     run_search(tiny_config(4), results_dir=results)
@@ -175,6 +176,7 @@ def test_report_and_plot_commands(finished: tuple[Path, pd.DataFrame], capsys: p
     assert "not a dse results folder" in capsys.readouterr().err
 
 
+@pytest.mark.e2e  # a whole search: in `make test`, not in `make test-fast`
 @pytest.mark.parametrize("sampler", ["nsga2", "tpe", "gp"])
 def test_every_sampler_handles_the_conditional_space(sampler: str, tmp_path: Path) -> None:
     config = tiny_config(4, sampler=sampler, population_size=2)
