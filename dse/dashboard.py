@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 from pathlib import Path
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from rich.console import Console
 
@@ -33,6 +35,11 @@ def check_port(port: int, host: str = HOST) -> None:
             raise
 
 
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's signature
+        """No access log on the terminal: the URL line is what the user needs."""
+
+
 def serve(results_dir: Path, port: int, console: Console) -> None:
     """Blocks until Ctrl-C."""
     config, study = open_results(results_dir)  # also checks that this is a results folder
@@ -44,7 +51,10 @@ def serve(results_dir: Path, port: int, console: Console) -> None:
         f"open http://{HOST}:{port}/  (Ctrl-C stops it)",
         highlight=False,
     )
-    from optuna_dashboard import run_server
+    from optuna_dashboard import wsgi
 
-    run_server(open_storage(config.search.storage, Path(results_dir)), host=HOST, port=port)
-    console.print("dashboard stopped")  # the web server returns on Ctrl-C
+    app = wsgi(open_storage(config.search.storage, Path(results_dir)))
+    # Our own wsgiref loop in the main thread: Ctrl-C (SIGINT) ends serve_forever within its 0.5 s poll, always.
+    with make_server(HOST, port, app, handler_class=_QuietHandler) as server, contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever(poll_interval=0.5)
+    console.print("dashboard stopped")
