@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from operator import mul
 
-from contract.layers.dense import BUFFER_BRAM_MIN_DEPTH, MIN_BRAM_DEPTH, DenseLayer
+from contract.layers.dense import DenseLayer
 from estimators.base import LayerEstimate, LayerNumbers
 from estimators.calibration import Calibration
 
@@ -74,8 +74,7 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
             shift_add, shift_add_sq = lanes * bx * bw, lanes * bx * bx
         else:
             soft_mult = lanes * bx * bw
-    # contract.layers.dense.DenseLayer.rom_storage, inlined
-    if folding.weight_storage == "bram" and groups * chunks >= MIN_BRAM_DEPTH:
+    if layer.rom_storage == "bram":
         rom_bits = rom_cols = rom_reg = 0
     else:
         rom_bits, rom_cols, rom_reg = depth * width, width * -(-depth // rom_words_per_lut), width
@@ -111,7 +110,7 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
         pe * (simd - 1) * tree_width,
         pe * tree_width if simd > 1 else 0,
         simd * bx,
-        simd * chunks * bx if rom_words_per_lut == 16 and chunks < BUFFER_BRAM_MIN_DEPTH["ice40"] else 0,
+        simd * chunks * bx if rom_words_per_lut == 16 and layer.buffer_storage_on("ice40") == "registers" else 0,
         pe * by,
         (pe - 1) * by,
         counters,
@@ -120,42 +119,26 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
 
 def layer_bram(layer: DenseLayer, kind: str) -> float:
     """Block RAM of the weight ROM (when in BRAM) and of the input buffer banks (when deep)."""
-    folding = layer.folding
     bram = 0.0
-    words = layer.groups * layer.chunks
-    if folding.weight_storage == "bram" and words >= MIN_BRAM_DEPTH:  # DenseLayer.rom_storage, inlined
-        bram = block_ram_count(words, folding.pe * folding.simd * layer.weight_fmt.total_bits, kind)
-    if layer.chunks >= BUFFER_BRAM_MIN_DEPTH[kind]:  # DenseLayer.buffer_storage_on, inlined
-        bram += folding.simd * block_ram_count(layer.chunks, layer.in_fmt.total_bits, kind)
+    if layer.rom_storage == "bram":
+        bram = block_ram_count(layer.rom_depth, layer.rom_width, kind)
+    if layer.buffer_storage_on(kind) == "bram":
+        bram += layer.folding.simd * block_ram_count(layer.chunks, layer.in_fmt.total_bits, kind)
     return bram
 
 
 def dense_numbers(layer: DenseLayer, calibration: Calibration) -> LayerNumbers:
-    """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial (layer_bram, inlined)."""
-    folding = layer.folding
-    lanes = folding.pe * folding.simd
-    # dsps_per_product, inlined
-    dsps = (
-        0
-        if folding.multiplier == "lut"
-        else calibration.dsp_rule.table[layer.in_fmt.total_bits][layer.weight_fmt.total_bits]
-    )
+    """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial."""
+    dsps = dsps_per_product(layer, calibration)
     kind = calibration.bram_kind
     features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind])
-    chunks = layer.chunks
-    words = layer.groups * chunks
-    bram = 0.0
-    if folding.weight_storage == "bram" and words >= MIN_BRAM_DEPTH:
-        bram = block_ram_count(words, lanes * layer.weight_fmt.total_bits, kind)
-    if chunks >= BUFFER_BRAM_MIN_DEPTH[kind]:
-        bram += folding.simd * block_ram_count(chunks, layer.in_fmt.total_bits, kind)
     return (
         layer.latency_cycles,
-        layer.macs / lanes,  # DenseLayer.bound_cycles, inlined
+        layer.bound_cycles,
         sum(map(mul, calibration.lut, features)),
         sum(map(mul, calibration.ff, features)),
-        dsps * lanes,
-        bram,
+        dsps * layer.folding.pe * layer.folding.simd,
+        layer_bram(layer, kind),
     )
 
 

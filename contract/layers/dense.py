@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from contract.fixedpoint import ACTIVATIONS, FixedFormat, accumulator_bits, activate_and_requantize, product_format
+from contract.fixedpoint import (
+    ACTIVATIONS,
+    FixedFormat,
+    accumulator_bits,
+    activate_and_requantize,
+    product_format,
+    requant_bits,
+)
 from contract.layers.base import PLACEMENTS, Knob, register
 from contract.requant import RequantPlan, requant_plan
 
@@ -185,8 +192,6 @@ class DenseLayer:
     @property
     def requant_bits(self) -> int:
         """Width the float64 QAT model needs to be exact (contract.fixedpoint.requant_bits)."""
-        from contract.fixedpoint import requant_bits
-
         return requant_bits(accumulator_bits(self.in_fmt, self.weight_fmt, self.in_features), self.acc_frac_bits)
 
     # --- reference ---------------------------------------------------------------------------------------
