@@ -196,12 +196,8 @@ def _random_network(rng: np.random.Generator) -> AcceleratorDesign:
 def qat_output_codes(design: AcceleratorDesign, weights: list, x_codes: np.ndarray) -> np.ndarray:
     """The fake-quantized torch model with its parameters set from integer codes, fed dequantized input codes."""
     model = QuantizedNet(design)
-    with torch.no_grad():
-        for module, layer, layer_weights in zip(model.layers, design.layers, weights, strict=True):
-            module.weight.copy_(torch.from_numpy(layer_weights.weight / layer.weight_fmt.scale))
-            module.bias.copy_(torch.from_numpy(layer_weights.bias / layer.bias_fmt.scale))
-    x = design.layers[0].in_fmt.to_float(x_codes)
-    return model.output_codes(x)
+    model.load_integer_weights(weights)
+    return model.output_codes(design.layers[0].in_fmt.to_float(x_codes))
 
 
 def input_codes(design: AcceleratorDesign, rng: np.random.Generator, n: int = 64) -> np.ndarray:

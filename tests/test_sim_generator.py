@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
@@ -92,10 +91,7 @@ def network(cases: list[LayerCase], name: str) -> AcceleratorDesign:
 def qat_output_codes(design: AcceleratorDesign, weights: list, x_codes: np.ndarray) -> np.ndarray:
     """The fake-quantized torch model with its parameters set from integer codes, fed dequantized input codes."""
     model = QuantizedNet(design)
-    with torch.no_grad():
-        for module, layer, layer_weights in zip(model.layers, design.layers, weights, strict=True):
-            module.weight.copy_(torch.from_numpy(layer_weights.weight / layer.weight_fmt.scale))
-            module.bias.copy_(torch.from_numpy(layer_weights.bias / layer.bias_fmt.scale))
+    model.load_integer_weights(weights)
     return model.output_codes(design.layers[0].in_fmt.to_float(x_codes))
 
 

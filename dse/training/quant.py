@@ -105,6 +105,12 @@ class DenseQAT(nn.Module):
     def integer_weights(self) -> DenseWeights:
         return DenseWeights(to_codes(self.weight, self.layer.weight_fmt), to_codes(self.bias, self.layer.bias_fmt))
 
+    def load_integer_weights(self, weights: DenseWeights) -> None:
+        """The inverse of integer_weights: parameters that round to exactly these codes."""
+        with torch.no_grad():
+            self.weight.copy_(torch.from_numpy(self.layer.weight_fmt.to_float(weights.weight)))
+            self.bias.copy_(torch.from_numpy(self.layer.bias_fmt.to_float(weights.bias)))
+
 
 # One QAT module per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
 QAT_MODULES: dict[str, type[nn.Module]] = {"dense": DenseQAT}
@@ -133,6 +139,10 @@ class QuantizedNet(nn.Module):
 
     def integer_weights(self) -> list[Any]:
         return [module.integer_weights() for module in self.layers]  # type: ignore[operator]
+
+    def load_integer_weights(self, weights: list[Any]) -> None:
+        for module, layer_weights in zip(self.layers, weights, strict=True):
+            module.load_integer_weights(layer_weights)  # type: ignore[operator]
 
     def output_codes(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
         """Integer output codes of the last layer, computed by the fake-quantized torch model."""
