@@ -9,7 +9,7 @@ import optuna
 
 from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
-from contract.layers import DenseLayer
+from contract.layers import DenseLayer, LayerShape
 from contract.layers.dense import DENSE_KNOBS, DenseFolding
 from dse.config import Choices, FloatRange, IntRange, SearchConfig
 
@@ -55,16 +55,10 @@ def _format(bits: int, int_bits: int) -> FixedFormat:
     return FixedFormat(bits, max(0, bits - int_bits))
 
 
-@dataclass(frozen=True)
-class _Shape:
-    in_features: int
-    out_features: int
-
-
 def sample_folding(trial: optuna.Trial, hw: Any, index: int, fan_in: int, fan_out: int) -> DenseFolding:
     """Every dense knob (contract.layers.dense.DENSE_KNOBS) as the parameter ``<knob>_<layer>``; integer knobs
     are capped by the layer's shape (``pe`` <= outputs, ``simd`` <= inputs)."""
-    shape = _Shape(fan_in, fan_out)
+    shape = LayerShape(fan_in, fan_out)
     values: dict[str, Any] = {}
     for knob in DENSE_KNOBS:
         value = suggest(trial, f"{knob.name}_{index}", getattr(hw, knob.name))

@@ -1,6 +1,6 @@
 """Layer kinds. Importing this package registers every kind in ``KINDS``."""
 
-from contract.layers.base import KINDS, PLACEMENTS, Knob, Layer, layer_from_dict, register
+from contract.layers.base import KINDS, PLACEMENTS, Knob, Layer, LayerShape, layer_from_dict, register
 from contract.layers.dense import DenseFolding, DenseLayer, DenseWeights
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "DenseWeights",
     "Knob",
     "Layer",
+    "LayerShape",
     "layer_from_dict",
     "register",
 ]

@@ -17,6 +17,14 @@ from contract.fixedpoint import FixedFormat
 
 
 @dataclass(frozen=True, slots=True)
+class LayerShape:
+    """Inputs and outputs of a layer not built yet: what caps its integer knobs (Knob.bound)."""
+
+    in_features: int
+    out_features: int
+
+
+@dataclass(frozen=True, slots=True)
 class Knob:
     """One hardware knob of a kind, declared once: the search-file key, Optuna parameter, sweep range and
     estimator feature all come from it.

@@ -11,7 +11,7 @@ import numpy as np
 
 from contract.design import AcceleratorDesign
 from contract.fixedpoint import ACTIVATIONS, FixedFormat
-from contract.layers import DenseLayer
+from contract.layers import DenseLayer, LayerShape
 from contract.layers.base import Knob
 from contract.layers.dense import DENSE_KNOBS, DenseFolding
 from estimators.fit import layer_config
@@ -46,16 +46,10 @@ def sample_knob(rng: np.random.Generator, knob: Knob, shape: object) -> int | st
     return str(rng.choice(knob.choices))
 
 
-@dataclass(frozen=True)
-class _Shape:
-    in_features: int
-    out_features: int
-
-
 def sample_layer(rng: np.random.Generator) -> DenseLayer:
     in_features = int(rng.integers(1, MAX_IN + 1)) if rng.random() < 0.5 else _log_uniform_int(rng, MAX_IN)
     out_features = int(rng.integers(1, MAX_OUT + 1)) if rng.random() < 0.5 else _log_uniform_int(rng, MAX_OUT)
-    shape = _Shape(in_features, out_features)
+    shape = LayerShape(in_features, out_features)
     knobs = {knob.name: sample_knob(rng, knob, shape) for knob in DENSE_KNOBS}
     knobs["simd"] = max(1, min(int(knobs["simd"]), MAX_MULTIPLIERS // int(knobs["pe"])))
     bx, bw, by = (int(b) for b in rng.integers(MIN_BITS, MAX_BITS + 1, size=3))
