@@ -123,7 +123,9 @@ class StudySection(Strict):
 
 
 class DatasetSection(Strict):
-    kind: Literal["digits", "sensor", "csv", "npz"]
+    kind: Literal[
+        "digits", "sensor", "italy_power_demand", "gunpoint", "basic_motions", "sensor_activity", "csv", "npz"
+    ]
     path: Path | None = None
     feature_columns: list[str] | None = None
     target_columns: list[str] | None = None
@@ -133,6 +135,7 @@ class DatasetSection(Strict):
     val_fraction: float = Field(default=0.15, gt=0, lt=0.5)
     test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
     max_samples: int | None = Field(default=None, ge=20)
+    input_shape: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = None  # [channels, length]
 
     @model_validator(mode="after")
     def _files(self) -> DatasetSection:
@@ -143,11 +146,15 @@ class DatasetSection(Strict):
                 raise ValueError(f"task (classification or regression) is required for kind {self.kind!r}")
         if self.kind == "csv" and not self.target_columns:
             raise ValueError("target_columns is required for kind 'csv'")
+        if self.input_shape is not None and self.kind not in ("csv", "npz"):
+            raise ValueError(f"input_shape is only for csv and npz files; {self.kind!r} has its own shape")
         return self
 
     @property
     def builtin_task(self) -> str | None:
-        return {"digits": "classification", "sensor": "regression"}.get(self.kind, self.task)
+        if self.kind in ("csv", "npz"):
+            return self.task
+        return "regression" if self.kind == "sensor" else "classification"
 
 
 MAX_HIDDEN_LAYERS = 64

@@ -1,4 +1,4 @@
-"""Datasets for the search: built-ins (``digits``, ``sensor``) and user files (``csv``, ``npz``).
+"""Datasets for the search: built-ins (``digits``, ``sensor``, the series sets) and user files (``csv``, ``npz``).
 
 Everything is loaded without network access and split deterministically (stratified for classification).
 Error messages name the config field at fault (``dataset.<field>``) so CLI users can fix their spec.
@@ -13,9 +13,19 @@ from typing import Literal, cast
 
 import numpy as np
 
+from dse.series_data import (
+    ACTIVITY_CLASSES,
+    UCR_SETS,
+    load_ucr,
+    make_activity,
+    ncl_to_stream,
+    stream_feature_names,
+)
+
 Task = Literal["classification", "regression"]
 TASKS: tuple[str, ...] = ("classification", "regression")
-BUILTINS: tuple[str, ...] = ("digits", "sensor")
+SERIES_BUILTINS: tuple[str, ...] = (*UCR_SETS, "sensor_activity")
+BUILTINS: tuple[str, ...] = ("digits", "sensor", *SERIES_BUILTINS)
 FILE_KINDS: tuple[str, ...] = ("csv", "npz")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 
@@ -27,7 +37,11 @@ SENSOR_HORIZON = 1
 
 @dataclass(frozen=True, eq=False)  # numpy fields: == would be ambiguous
 class Dataset:
-    """Features: float64 (N, n_features). Targets: int64 labels (N,) or float64 regression (N, n_outputs)."""
+    """Features: float64 (N, n_features). Targets: int64 labels (N,) or float64 regression (N, n_outputs).
+
+    ``input_shape`` is ``(n_features,)`` for tabular data and ``(channels, length)`` for series, whose features
+    are flat in stream order (element t*C + c, see ``dse.series_data``).
+    """
 
     name: str
     task: Task
@@ -39,8 +53,13 @@ class Dataset:
     y_test: np.ndarray
     feature_names: tuple[str, ...]
     output_names: tuple[str, ...]  # class names (label i is output_names[i]) or target names
+    input_shape: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
+        if not self.input_shape:
+            object.__setattr__(self, "input_shape", (len(self.feature_names),))
+        if int(np.prod(self.input_shape)) != len(self.feature_names):
+            raise ValueError(f"input_shape {self.input_shape} does not hold {len(self.feature_names)} features")
         if self.task not in TASKS:
             raise ValueError(f"dataset.task: must be one of {', '.join(TASKS)}, got {self.task!r}")
         for split in SPLITS:
@@ -80,6 +99,7 @@ class _Raw:
     y: np.ndarray
     feature_names: tuple[str, ...]
     output_names: tuple[str, ...]
+    input_shape: tuple[int, ...] = ()
 
 
 def load_dataset(
@@ -95,10 +115,13 @@ def load_dataset(
     test_fraction: float = 0.15,
     seed: int = 0,
     max_samples: int | None = None,
+    input_shape: Sequence[int] | None = None,
 ) -> Dataset:
     """Load a built-in (``digits``, ``sensor``) or a user file (``csv``, ``npz``) and split it.
 
     ``seed`` drives the split, the ``max_samples`` subsample and, for ``sensor``, the generated signal.
+    ``input_shape`` ([channels, length]) declares a user file's features as a series, channel-major
+    (column c*L + t, numpy's reshape order) or an npz array of shape (N, C, L); they are stored in stream order.
     """
     _check_fractions(val_fraction, test_fraction)
     if max_samples is not None and max_samples < 1:
@@ -110,15 +133,18 @@ def load_dataset(
             ("path", path),
             ("feature_columns", feature_columns),
             ("target_columns", target_columns),
+            ("input_shape", input_shape),
         ):
             if value is not None:
                 raise ValueError(f"dataset.{field_name}: not used by the built-in dataset {kind!r}")
-        raw = _digits() if kind == "digits" else _sensor(seed)
+        raw = _builtin(kind, seed)
         if task is not None and task != raw.task:
             raise ValueError(f"dataset.task: {kind!r} is a {raw.task} dataset, got {task!r}")
     elif kind in FILE_KINDS:
         file = _check_path(path, kind)
         raw = _csv(file, feature_columns, target_columns, task) if kind == "csv" else _npz(file, x_key, y_key, task)
+        if input_shape is not None:
+            raw = _as_series(raw, tuple(int(v) for v in input_shape))
     else:
         choices = ", ".join(BUILTINS + FILE_KINDS)
         raise ValueError(f"dataset.kind: unknown dataset {kind!r}; choose one of {choices}")
@@ -144,6 +170,40 @@ def make_sensor(
     return windows[:, :window].copy(), windows[:, window:].copy()
 
 
+def _builtin(kind: str, seed: int) -> _Raw:
+    if kind == "digits":
+        return _digits()
+    if kind == "sensor":
+        return _sensor(seed)
+    if kind == "sensor_activity":
+        x, labels = make_activity(seed=seed)
+        return _series_raw(kind, "classification", x, labels, ACTIVITY_CLASSES)
+    x, raw_labels = load_ucr(kind)
+    labels, classes = _encode_labels(raw_labels)
+    return _series_raw(kind, "classification", x, labels, classes)
+
+
+def _series_raw(name: str, task: Task, x_ncl: np.ndarray, y: np.ndarray, outputs: tuple[str, ...]) -> _Raw:
+    _, channels, length = x_ncl.shape
+    names = stream_feature_names(channels, length)
+    return _Raw(name, task, ncl_to_stream(x_ncl), y, names, outputs, (channels, length))
+
+
+def _as_series(raw: _Raw, shape: tuple[int, ...]) -> _Raw:
+    if len(shape) != 2 or min(shape) < 1:
+        raise ValueError(f"dataset.input_shape: must be [channels, length] with both >= 1, got {list(shape)}")
+    channels, length = shape
+    if raw.x.shape[1] != channels * length:
+        raise ValueError(
+            f"dataset.input_shape: {channels} x {length} = {channels * length} elements, "
+            f"but the file has {raw.x.shape[1]} features per sample"
+        )
+    x_ncl = raw.x.reshape(len(raw.x), channels, length)
+    return _Raw(
+        raw.name, raw.task, ncl_to_stream(x_ncl), raw.y, stream_feature_names(channels, length), raw.output_names, shape
+    )
+
+
 def _digits() -> _Raw:
     from sklearn.datasets import load_digits  # bundled with scikit-learn, no download
 
@@ -164,7 +224,7 @@ def _sensor(seed: int) -> _Raw:
     x, y = make_sensor(seed=seed)
     names = tuple(f"t-{SENSOR_WINDOW - 1 - i}" for i in range(SENSOR_WINDOW))
     targets = tuple(f"t+{i + 1}" for i in range(SENSOR_HORIZON))
-    return _Raw("sensor", "regression", x, y, names, targets)
+    return _Raw("sensor", "regression", x, y, names, targets, (1, SENSOR_WINDOW))
 
 
 def _check_path(path: Path | str | None, kind: str) -> Path:
@@ -331,5 +391,6 @@ def _split(raw: _Raw, val_fraction: float, test_fraction: float, seed: int, max_
         task=cast(Task, raw.task),
         feature_names=raw.feature_names,
         output_names=raw.output_names,
+        input_shape=raw.input_shape,
         **arrays,
     )

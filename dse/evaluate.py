@@ -29,6 +29,7 @@ def _dataset_from_json(section_json: str, seed: int) -> Dataset:
         test_fraction=section.test_fraction,
         seed=seed,
         max_samples=section.max_samples,
+        input_shape=section.input_shape,
     )
 
 

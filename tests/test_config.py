@@ -67,7 +67,11 @@ def test_defaults_and_parameter_shapes() -> None:
         ({"model": {"width": "wide"}}, "model.width: Input should be a valid integer"),
         ({"model": {"activation": "tanh"}}, "model.activation: unknown activation 'tanh'; allowed: relu"),
         ({"model": {"width": {"choices": []}}}, "model.width: List should have at least 1 item"),
-        ({"dataset": {"kind": "mnist"}}, "dataset.kind: Input should be 'digits', 'sensor', 'csv' or 'npz'"),
+        (
+            {"dataset": {"kind": "mnist"}},
+            "dataset.kind: Input should be 'digits', 'sensor', 'italy_power_demand', 'gunpoint', 'basic_motions', "
+            "'sensor_activity', 'csv' or 'npz'",
+        ),
         ({"dataset": {"kind": "csv"}}, "dataset: path is required for kind 'csv'"),
         ({"objectives": [{"name": "speed"}]}, "objectives.0.name: Input should be 'accuracy'"),
         ({"objectives": [{"name": "mse"}]}, "'mse' needs a regression dataset, but dataset is classification"),

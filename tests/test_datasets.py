@@ -131,7 +131,11 @@ def test_npz_custom_keys_and_label_encoding(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"kind": "mnist"}, "dataset.kind: unknown dataset 'mnist'; choose one of digits, sensor, csv, npz"),
+        (
+            {"kind": "mnist"},
+            "dataset.kind: unknown dataset 'mnist'; choose one of digits, sensor, italy_power_demand, gunpoint, "
+            "basic_motions, sensor_activity, csv, npz",
+        ),
         ({"kind": "csv"}, "dataset.path: required for kind 'csv'"),
         ({"kind": "csv", "path": "missing.csv"}, "dataset.path: file 'missing.csv' does not exist"),
         ({"kind": "csv", "path": "data.csv", "task": "classification"}, "dataset.target_columns: required"),
