@@ -20,6 +20,8 @@ class Candidate:
     epochs: int
     learning_rate: float
     batch_size: int
+    folds: int = 1  # k-fold cross-validation of the quality objective (1: the fixed validation split)
+    repeats: int = 1  # trainings with different seeds per fold, averaged
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -27,6 +29,8 @@ class Candidate:
             "epochs": self.epochs,
             "learning_rate": self.learning_rate,
             "batch_size": self.batch_size,
+            "folds": self.folds,
+            "repeats": self.repeats,
         }
 
     @classmethod
@@ -36,6 +40,8 @@ class Candidate:
             int(data["epochs"]),
             float(data["learning_rate"]),
             int(data["batch_size"]),
+            int(data.get("folds", 1)),  # studies written before k-fold existed
+            int(data.get("repeats", 1)),
         )
 
 
@@ -106,4 +112,6 @@ def sample_candidate(trial: optuna.Trial, config: SearchConfig, n_inputs: int, n
         epochs=int(suggest(trial, "epochs", train.epochs)),
         learning_rate=float(suggest(trial, "learning_rate", train.learning_rate)),
         batch_size=int(suggest(trial, "batch_size", train.batch_size)),
+        folds=train.folds,
+        repeats=train.repeats,
     )
