@@ -181,8 +181,26 @@ class MlpSection(Strict):
         return value
 
 
-# conv1d and lstm become a union discriminated by `family` when they land.
-ModelSection = MlpSection
+class PretrainedSection(Strict):
+    """A trained float model from a file (dse.pretrained): quantization and hardware are searched around it."""
+
+    family: Literal["pretrained"]
+    path: Path  # .onnx, or a state_dict (.pt/.pth) of an nn.Sequential of Linear layers
+    activation: Literal["relu", "hardtanh", "hardsigmoid", "identity"] = "relu"  # hidden layers of a state_dict
+
+
+MODEL_FAMILIES = ("mlp", "pretrained")
+
+
+def _family(value: Any) -> str:
+    family = value.get("family", "mlp") if isinstance(value, dict) else getattr(value, "family", "mlp")
+    return family if family in MODEL_FAMILIES else "mlp"  # unknown families fail on MlpSection.family
+
+
+# conv1d and lstm join this union discriminated by `family`.
+ModelSection = Annotated[
+    Annotated[MlpSection, Tag("mlp")] | Annotated[PretrainedSection, Tag("pretrained")], Discriminator(_family)
+]
 
 
 class QuantizationSection(Strict):
@@ -271,7 +289,7 @@ HardwareSection = create_model(
 
 
 class TrainingSection(Strict):
-    epochs: Annotated[IntParam, _bounded(1, MAX_EPOCHS)] = 10
+    epochs: Annotated[IntParam, _bounded(0, MAX_EPOCHS)] = 10  # 0 only for a pretrained model (checked below)
     learning_rate: Annotated[FloatParam, _bounded(0, 10, integer=False, low_open=True)] = 0.01
     batch_size: Annotated[IntParam, _bounded(1, None)] = 64
     folds: int = Field(default=1, ge=1, le=20)  # k-fold cross-validation over train + val for the quality objective
@@ -346,7 +364,10 @@ class SearchConfig(Strict):
         names = [o.name for o in self.objectives]
         if len(set(names)) != len(names):
             raise ValueError(f"objectives: each objective at most once, got {names}")
-        layers = max(param_values(self.model.hidden_layers)) + 1
+        if min(param_values(self.training.epochs)) < 1 and self.model.family != "pretrained":
+            raise ValueError("training.epochs: values must be >= 1 (0, no training, is only for a pretrained model)")
+        # A pretrained model's layer count is known when its file is read (dse.search checks it then).
+        layers = max(param_values(self.model.hidden_layers)) + 1 if isinstance(self.model, MlpSection) else 10**6
         tail = min(param_values(self.hardware.mcu_tail_layers))
         if tail > layers:
             raise ValueError(
@@ -368,7 +389,10 @@ class SearchConfig(Strict):
 def _format_errors(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"] if str(part) not in _PARAM_TAGS)
+        parts = [str(part) for part in item["loc"] if str(part) not in _PARAM_TAGS]
+        if parts[:1] == ["model"] and len(parts) > 1 and parts[1] in MODEL_FAMILIES:
+            del parts[1]  # the union's tag: the user wrote model.width, not model.mlp.width
+        path = ".".join(parts)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (not allowed here)"
@@ -430,10 +454,15 @@ def _resolve_paths(config: SearchConfig, base: Path, source: str) -> SearchConfi
     loading, the estimator, the results snapshot) then sees the same file.
     """
     resolved: dict[str, Path | None] = {}
-    for field_path, value in (("dataset.path", config.dataset.path), ("calibration", config.calibration)):
+    model_path = config.model.path if isinstance(config.model, PretrainedSection) else None
+    fields = (("dataset.path", config.dataset.path), ("calibration", config.calibration), ("model.path", model_path))
+    for field_path, value in fields:
         absolute = None if value is None else (base / value).resolve()  # base / an absolute path = that path
         if absolute is not None and not absolute.exists():
             raise ConfigError(f"{source}: {field_path}: file {str(value)!r} does not exist")
         resolved[field_path] = absolute
     dataset = config.dataset.model_copy(update={"path": resolved["dataset.path"]})
-    return config.model_copy(update={"dataset": dataset, "calibration": resolved["calibration"]})
+    update: dict[str, Any] = {"dataset": dataset, "calibration": resolved["calibration"]}
+    if isinstance(config.model, PretrainedSection):
+        update["model"] = config.model.model_copy(update={"path": resolved["model.path"]})
+    return config.model_copy(update=update)

@@ -76,6 +76,12 @@ def train_candidate(
     section = DatasetSection.model_validate(dataset_section)
     dataset = dataset_for(section, study_seed)
     chosen = Candidate.from_dict(candidate)
+    initial = None
+    if chosen.pretrained is not None:
+        from dse.pretrained import load_pretrained
+
+        file_layers = load_pretrained(Path(chosen.pretrained["path"]), chosen.pretrained["activation"])
+        initial = [(layer.weight, layer.bias) for layer in file_layers]
     runs = []
     for run, split in enumerate(validation_splits(dataset, chosen.folds, study_seed)):
         for repeat in range(chosen.repeats):
@@ -87,6 +93,7 @@ def train_candidate(
                 lr=chosen.learning_rate,
                 batch_size=chosen.batch_size,
                 seed=seed,
+                initial=initial,
             )
             runs.append((trained, evaluate_integer(chosen.design, trained.weights, split, "val")))
     trained = runs[0][0]  # the first run's model is the one saved, tested and exported

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dse import faults
-from dse.config import QUALITY_OBJECTIVES, SearchConfig, param_values
+from dse.config import QUALITY_OBJECTIVES, PretrainedSection, SearchConfig, param_values
 from dse.errors import SearchAborted, StorageFailed
 from dse.evaluate import dataset_for, train_candidate, validation_splits
 from dse.execution import describe, make_executor, started_at
@@ -31,7 +31,7 @@ from dse.labels import write_labels
 from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, creation_lock, driver_alive
 from dse.results import write_results
 from dse.scaling import saturation_warning, write_scaler
-from dse.space import sample_candidate
+from dse.space import pretrained_layers, sample_candidate
 from dse.storage import open_storage, resolve_storage_url
 from dse.study_checks import (
     check_calibration,
@@ -230,6 +230,8 @@ def run_search(
     results_dir = Path(results_dir or config.results_dir)
     check_calibration(config)
     dataset = dataset_for(config.dataset, config.study.seed)  # fails early on a bad dataset
+    if isinstance(config.model, PretrainedSection):  # and on a bad model file, before the study is created
+        pretrained_layers(config.model, dataset.n_features, dataset.n_outputs)
     check_results_dir(config, results_dir)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(config, results_dir)

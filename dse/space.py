@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -11,7 +13,8 @@ from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
 from contract.layers import DenseLayer, LayerShape
 from contract.layers.dense import DENSE_KNOBS, DenseFolding
-from dse.config import Choices, FloatRange, IntRange, SearchConfig
+from dse.config import Choices, FloatRange, IntRange, PretrainedSection, SearchConfig
+from dse.pretrained import PretrainedDense, load_pretrained
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Candidate:
     batch_size: int
     folds: int = 1  # k-fold cross-validation of the quality objective (1: the fixed validation split)
     repeats: int = 1  # trainings with different seeds per fold, averaged
+    pretrained: dict[str, str] | None = None  # {"path", "activation"}: start from this model's float weights
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -31,6 +35,7 @@ class Candidate:
             "batch_size": self.batch_size,
             "folds": self.folds,
             "repeats": self.repeats,
+            "pretrained": self.pretrained,
         }
 
     @classmethod
@@ -42,6 +47,7 @@ class Candidate:
             int(data["batch_size"]),
             int(data.get("folds", 1)),  # studies written before k-fold existed
             int(data.get("repeats", 1)),
+            data.get("pretrained"),
         )
 
 
@@ -74,9 +80,17 @@ def sample_folding(trial: optuna.Trial, hw: Any, index: int, fan_in: int, fan_ou
 
 def sample_candidate(trial: optuna.Trial, config: SearchConfig, n_inputs: int, n_outputs: int) -> Candidate:
     model, quant, hw, train = config.model, config.quantization, config.hardware, config.training
-    hidden = int(suggest(trial, "hidden_layers", model.hidden_layers))
-    widths = [int(suggest(trial, f"width_{i}", model.width)) for i in range(hidden)]
-    activation = str(suggest(trial, "activation", model.activation))
+    pretrained = None
+    if isinstance(model, PretrainedSection):
+        pretrained = {"path": str(model.path), "activation": model.activation}
+        file_layers = pretrained_layers(model, n_inputs, n_outputs)
+        widths = [layer.out_features for layer in file_layers[:-1]]
+        activations = [layer.activation for layer in file_layers]
+    else:
+        hidden = int(suggest(trial, "hidden_layers", model.hidden_layers))
+        widths = [int(suggest(trial, f"width_{i}", model.width)) for i in range(hidden)]
+        activation = str(suggest(trial, "activation", model.activation))
+        activations = [activation] * hidden + ["identity"]
     act_fmt = _format(
         int(suggest(trial, "activation_bits", quant.activation_bits)),
         int(suggest(trial, "activation_int_bits", quant.activation_int_bits)),
@@ -98,7 +112,7 @@ def sample_candidate(trial: optuna.Trial, config: SearchConfig, n_inputs: int, n
             DenseLayer(
                 in_features=sizes[index],
                 out_features=fan_out,
-                activation="identity" if index == n_layers - 1 else activation,
+                activation=activations[index],
                 in_fmt=act_fmt,
                 weight_fmt=weight_fmt,
                 out_fmt=act_fmt,
@@ -114,4 +128,21 @@ def sample_candidate(trial: optuna.Trial, config: SearchConfig, n_inputs: int, n
         batch_size=int(suggest(trial, "batch_size", train.batch_size)),
         folds=train.folds,
         repeats=train.repeats,
+        pretrained=pretrained,
     )
+
+
+@cache
+def _pretrained(path: str, activation: str) -> tuple[PretrainedDense, ...]:
+    return tuple(load_pretrained(Path(path), activation))
+
+
+def pretrained_layers(model: PretrainedSection, n_inputs: int, n_outputs: int) -> tuple[PretrainedDense, ...]:
+    """The file's layers (read once per process), refused unless they map the dataset's inputs to its outputs."""
+    layers = _pretrained(str(model.path), model.activation)
+    if (layers[0].in_features, layers[-1].out_features) != (n_inputs, n_outputs):
+        raise ValueError(
+            f"model.path: '{model.path.name}' maps {layers[0].in_features} inputs to {layers[-1].out_features} "
+            f"outputs, but the dataset has {n_inputs} features and {n_outputs} outputs (classes or targets)"
+        )
+    return layers

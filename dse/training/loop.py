@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch.nn import functional
 
@@ -87,20 +88,28 @@ def train(
     seed: int,
     weight_decay: float = 0.0,
     callback: EpochCallback | None = None,
+    initial: list[tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> TrainedModel:
     """Quantization-aware training of every layer of ``design`` on ``dataset.x_train``.
 
     Sets torch to one intra-op thread for the whole process: parallel trial workers then do not
     oversubscribe the cores, and float summation order (so the result) does not depend on the machine.
+    ``initial``: float (weight, bias) per layer of a pretrained model; with ``epochs`` = 0 it is only quantized
+    (post-training quantization), otherwise QAT fine-tunes it.
     """
     check_compatible(design, dataset)
-    if epochs < 1 or batch_size < 1:
+    if epochs < (0 if initial is not None else 1) or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
     torch.set_num_threads(1)
     started = time.perf_counter()
     generator = torch.Generator().manual_seed(seed)  # local RNG: no global torch state is touched
     model = QuantizedMLP(design)
     model.reset_parameters(generator)
+    if initial is not None:
+        with torch.no_grad():
+            for module, (weight, bias) in zip(model.layers, initial, strict=True):
+                module.weight.copy_(torch.from_numpy(np.asarray(weight, dtype=np.float64)))
+                module.bias.copy_(torch.from_numpy(np.asarray(bias, dtype=np.float64)))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     x_train, y_train = (torch.from_numpy(a) for a in dataset.split("train"))
     x_val, y_val = (torch.from_numpy(a) for a in dataset.split("val"))
