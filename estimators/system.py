@@ -10,6 +10,7 @@ from contract.layers import Layer
 from estimators.base import LayerEstimator
 from estimators.breakdown import dynamic_mw as fpga_dynamic_mw
 from estimators.calibration import Calibration, default_calibration
+from estimators.conv import conv_numbers
 from estimators.dense import dense_numbers
 
 
@@ -41,7 +42,7 @@ class DesignEstimate:
 
 
 # One estimator per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
-LAYER_ESTIMATORS: dict[str, LayerEstimator] = {"dense": dense_numbers}
+LAYER_ESTIMATORS: dict[str, LayerEstimator] = {"dense": dense_numbers, "conv1d": conv_numbers}
 
 
 def _mcu_cycles(layer: Layer, board: dict[str, float]) -> float:

@@ -1,11 +1,15 @@
 """Layer kinds. Importing this package registers every kind in ``KINDS``."""
 
 from contract.layers.base import KINDS, PLACEMENTS, Knob, Layer, LayerShape, layer_from_dict, register
+from contract.layers.conv import Conv1dLayer, ConvFolding, ConvWeights
 from contract.layers.dense import DenseFolding, DenseLayer, DenseWeights
 
 __all__ = [
     "KINDS",
     "PLACEMENTS",
+    "Conv1dLayer",
+    "ConvFolding",
+    "ConvWeights",
     "DenseFolding",
     "DenseLayer",
     "DenseWeights",
