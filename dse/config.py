@@ -179,9 +179,61 @@ class MlpSection(Strict):
                 raise ValueError(f"unknown activation {item!r}; allowed: {', '.join(allowed)}")
         return value
 
+    def max_layers(self) -> int:
+        """Most layers a candidate can have (bounds hardware.mcu_tail_layers)."""
+        return max(param_values(self.hidden_layers)) + 1
 
-# conv1d and lstm become a union discriminated by `family` when they land.
-ModelSection = MlpSection
+
+BoolParam = Annotated[
+    Annotated[bool, Tag("fixed")] | Annotated[Choices, Tag("choices")],
+    Discriminator(lambda v: "choices" if isinstance(v, dict | Choices) else "fixed"),
+]
+MAX_BLOCKS, MAX_CHANNELS, MAX_KERNEL = 16, 512, 64
+POOLINGS = ("none",)  # max and avg join when the pooling kinds land
+
+
+def _allowed(name: str, allowed: tuple[Any, ...]) -> AfterValidator:
+    def check(value: Any) -> Any:
+        for item in value.choices if isinstance(value, Choices) else [value]:
+            if item not in allowed:
+                raise ValueError(f"unknown {name} {item!r}; allowed: {', '.join(map(str, allowed))}")
+        return value
+
+    return AfterValidator(check)
+
+
+class Conv1dSection(Strict):
+    """A 1D-CNN on (channels, length) series: conv blocks -> [pool] -> flatten -> dense head (docs/search-file.md)."""
+
+    family: Literal["conv1d"]
+    blocks: Annotated[IntParam, _bounded(1, MAX_BLOCKS)] = 2
+    channels: Annotated[IntParam, _bounded(1, MAX_CHANNELS)] = 8
+    kernel_size: Annotated[IntParam, _bounded(1, MAX_KERNEL)] = 3
+    stride: Annotated[IntParam, _bounded(1, MAX_KERNEL)] = 1
+    padding: Annotated[StrParam, _allowed("padding", ("valid", "same"))] = "same"
+    separable: BoolParam = False
+    batch_norm: bool = True
+    pooling: Annotated[StrParam, _allowed("pooling", POOLINGS)] = "none"
+    pool_window: Annotated[IntParam, _bounded(2, MAX_KERNEL)] = 2
+    head_layers: Annotated[IntParam, _bounded(0, MAX_HIDDEN_LAYERS)] = 0
+    head_width: Annotated[IntParam, _bounded(1, MAX_WIDTH)] = 16
+    activation: Annotated[StrParam, _allowed("activation", ("relu", "hardtanh", "hardsigmoid", "identity"))] = "relu"
+
+    def max_layers(self) -> int:
+        per_block = 2 if True in param_values(self.separable) else 1
+        pools = 0 if param_values(self.pooling) == ["none"] else 1
+        return max(param_values(self.blocks)) * (per_block + pools) + max(param_values(self.head_layers)) + 1
+
+
+def _family(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("family", "mlp"))
+    return str(getattr(value, "family", "mlp"))
+
+
+ModelSection = Annotated[
+    Annotated[MlpSection, Tag("mlp")] | Annotated[Conv1dSection, Tag("conv1d")], Discriminator(_family)
+]
 
 
 class QuantizationSection(Strict):
@@ -343,13 +395,10 @@ class SearchConfig(Strict):
         names = [o.name for o in self.objectives]
         if len(set(names)) != len(names):
             raise ValueError(f"objectives: each objective at most once, got {names}")
-        layers = max(param_values(self.model.hidden_layers)) + 1
+        layers = self.model.max_layers()
         tail = min(param_values(self.hardware.mcu_tail_layers))
         if tail > layers:
-            raise ValueError(
-                f"hardware.mcu_tail_layers: {tail} is more than the network has layers "
-                f"(at most {layers}: model.hidden_layers + 1)"
-            )
+            raise ValueError(f"hardware.mcu_tail_layers: {tail} is more than the network has layers (at most {layers})")
         task = self.dataset.builtin_task
         for name in names:
             needed = QUALITY_OBJECTIVES.get(name)
