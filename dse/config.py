@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictBool,
     Tag,
     ValidationError,
     create_model,
@@ -184,9 +185,17 @@ class MlpSection(Strict):
         return max(param_values(self.hidden_layers)) + 1
 
 
+def _only_bools(value: Any) -> Any:
+    for item in value.choices if isinstance(value, Choices) else [value]:
+        if not isinstance(item, bool):
+            raise ValueError(f"values must be true or false, got {item!r}")
+    return value
+
+
 BoolParam = Annotated[
-    Annotated[bool, Tag("fixed")] | Annotated[Choices, Tag("choices")],
+    Annotated[StrictBool, Tag("fixed")] | Annotated[Choices, Tag("choices")],
     Discriminator(lambda v: "choices" if isinstance(v, dict | Choices) else "fixed"),
+    AfterValidator(_only_bools),
 ]
 MAX_BLOCKS, MAX_CHANNELS, MAX_KERNEL = 16, 512, 64
 POOLINGS = ("none",)  # max and avg join when the pooling kinds land
@@ -212,7 +221,7 @@ class Conv1dSection(Strict):
     stride: Annotated[IntParam, _bounded(1, MAX_KERNEL)] = 1
     padding: Annotated[StrParam, _allowed("padding", ("valid", "same"))] = "same"
     separable: BoolParam = False
-    batch_norm: bool = True
+    batch_norm: StrictBool = True
     pooling: Annotated[StrParam, _allowed("pooling", POOLINGS)] = "none"
     pool_window: Annotated[IntParam, _bounded(2, MAX_KERNEL)] = 2
     head_layers: Annotated[IntParam, _bounded(0, MAX_HIDDEN_LAYERS)] = 0

@@ -5,7 +5,10 @@ table (a LUT ROM) and the window-buffer copies. The layer description (contract.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from operator import mul
 
 from contract.fixedpoint import FixedFormat
@@ -73,19 +76,48 @@ def window_buffer(layer: Conv1dLayer, family: str) -> tuple[float, float, float]
     return lut, ff, bram
 
 
-def conv_numbers(layer: Conv1dLayer, calibration: Calibration) -> LayerNumbers:
-    """(cycles, bound_cycles, lut, ff, dsp, bram)."""
+def conv_parts(layer: Conv1dLayer, calibration: Calibration) -> dict[str, float]:
+    """The two parts the conv1d fit scales: the dense engine (fitted dense model) and the window buffer (rules)."""
     view = engine_view(layer)
     dsps = dsps_per_product(view, calibration)  # type: ignore[arg-type]
     family = calibration.bram_kind
     features = dense_features(view, dsps, ROM_WORDS_PER_LUT[family])  # type: ignore[arg-type]
-    buffer_lut, buffer_ff, buffer_bram = window_buffer(layer, family)
+    buffer_lut, buffer_ff, _ = window_buffer(layer, family)
+    return {
+        "engine_lut": sum(map(mul, calibration.lut, features)),
+        "buffer_lut": buffer_lut,
+        "engine_ff": sum(map(mul, calibration.ff, features)),
+        "buffer_ff": buffer_ff,
+    }
+
+
+@cache
+def conv_coefficients(family: str) -> dict[str, tuple[float, float, float]]:
+    """(engine, buffer, const) for LUT and FF from estimators/calibration/conv1d.json (`dse calibrate fit --kind
+    conv1d`); the unfitted prior (1, 1, 0) for a family without a fit."""
+    resource = resources.files("estimators").joinpath("calibration", "conv1d.json")
+    data = json.loads(resource.read_text()) if resource.is_file() else {}
+    fitted = data.get(family, {})
+    prior = (1.0, 1.0, 0.0)
+    return {
+        what: tuple(float(fitted[what][part]) for part in ("engine", "buffer", "const")) if what in fitted else prior
+        for what in ("lut", "ff")
+    }
+
+
+def conv_numbers(layer: Conv1dLayer, calibration: Calibration) -> LayerNumbers:
+    """(cycles, bound_cycles, lut, ff, dsp, bram)."""
+    parts = conv_parts(layer, calibration)
+    family = calibration.bram_kind
+    lut_coef, ff_coef = conv_coefficients(family)["lut"], conv_coefficients(family)["ff"]
+    _, _, buffer_bram = window_buffer(layer, family)
     bram = block_ram_count(layer.rom_depth, layer.rom_width, family) if layer.rom_storage == "bram" else 0.0
+    dsps = dsps_per_product(engine_view(layer), calibration)  # type: ignore[arg-type]
     return (
         layer.latency_cycles,
         layer.bound_cycles,
-        sum(map(mul, calibration.lut, features)) + buffer_lut,
-        sum(map(mul, calibration.ff, features)) + buffer_ff,
+        lut_coef[0] * parts["engine_lut"] + lut_coef[1] * parts["buffer_lut"] + lut_coef[2],
+        ff_coef[0] * parts["engine_ff"] + ff_coef[1] * parts["buffer_ff"] + ff_coef[2],
         dsps * layer.folding.pe * layer.folding.simd,
         bram + buffer_bram,
     )
