@@ -240,6 +240,7 @@ def _family(value: Any) -> str:
     return str(getattr(value, "family", "mlp"))
 
 
+MODEL_FAMILIES = ("mlp", "conv1d")
 ModelSection = Annotated[
     Annotated[MlpSection, Tag("mlp")] | Annotated[Conv1dSection, Tag("conv1d")], Discriminator(_family)
 ]
@@ -423,7 +424,10 @@ class SearchConfig(Strict):
 def _format_errors(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
-        path = ".".join(str(part) for part in item["loc"] if str(part) not in _PARAM_TAGS)
+        loc = [str(part) for part in item["loc"]]
+        # The family union's tag (model.conv1d.channels) is not a key the user wrote.
+        loc = [part for i, part in enumerate(loc) if not (i == 1 and loc[0] == "model" and part in MODEL_FAMILIES)]
+        path = ".".join(part for part in loc if part not in _PARAM_TAGS)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (not allowed here)"
