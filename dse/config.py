@@ -242,7 +242,12 @@ def _family(value: Any) -> str:
 
 MODEL_FAMILIES = ("mlp", "conv1d")
 ModelSection = Annotated[
-    Annotated[MlpSection, Tag("mlp")] | Annotated[Conv1dSection, Tag("conv1d")], Discriminator(_family)
+    Annotated[MlpSection, Tag("mlp")] | Annotated[Conv1dSection, Tag("conv1d")],
+    Discriminator(
+        _family,
+        custom_error_type="unknown_family",
+        custom_error_message=f"unknown family; allowed: {', '.join(MODEL_FAMILIES)}",
+    ),
 ]
 
 
