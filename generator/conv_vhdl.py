@@ -28,9 +28,9 @@ def _buffer_copies(layer: Conv1dLayer) -> str:
     return f"""  -- Window buffer: {ports} cop(ies) of the whole input ({size} element(s)), one per read port.
   copies : for rp in 0 to {layer.read_ports} - 1 generate
     type buffer_t is array (0 to {depth} - 1) of std_logic_vector({xbits} - 1 downto 0);
-    signal window  : buffer_t := (others => (others => '0'));
+    signal window_bank : buffer_t := (others => (others => '0'));
     attribute ram_style : string;
-    attribute ram_style of window : signal is "{style}";
+    attribute ram_style of window_bank : signal is "{style}";
     signal element : std_logic_vector({xbits} - 1 downto 0);
     signal zero    : std_logic := '0';
   begin
@@ -39,11 +39,11 @@ def _buffer_copies(layer: Conv1dLayer) -> str:
     begin
       if rising_edge(clk) then
         if take = '1' then
-          window(to_integer(w_elem)) <= in_data;
+          window_bank(to_integer(w_elem)) <= in_data;
         end if;
         if issue = '1' then
           entry := read_word((rp + 1) * {abits + 1} - 1 downto rp * {abits + 1});
-          element <= window(to_integer(unsigned(entry({abits} - 1 downto 0))));
+          element <= window_bank(to_integer(unsigned(entry({abits} - 1 downto 0))));
           zero    <= entry({abits});
         end if;
       end if;

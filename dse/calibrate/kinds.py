@@ -9,11 +9,13 @@ k-fold held-out errors. The result is one file per kind (estimators/calibration/
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,15 @@ def _synthesize(layer_json: str, family: str, seed: int, index: int) -> dict[str
     return row
 
 
+def kind_generator_version() -> str:
+    """generator_version plus the kind emitters outside generator.vhdl (conv_vhdl.py, templates/conv/)."""
+    digest = hashlib.sha256(generator_version().encode())
+    root = resources.files("generator")
+    for entry in [root.joinpath("conv_vhdl.py"), *sorted(root.joinpath("templates", "conv").iterdir(), key=str)]:
+        digest.update(entry.name.encode() + entry.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def run_kind_sweep(
     kind: str, family: str, samples: int, seed: int = 0, jobs: int = 2, cache_dir: Path = Path(".cache/dse-calibrate")
 ) -> KindSweep:
@@ -70,7 +81,7 @@ def run_kind_sweep(
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     layers = [SWEEP_SAMPLERS[kind](rng) for _ in range(samples)]
-    tools, generator = tool_versions(), generator_version()
+    tools, generator = tool_versions(), kind_generator_version()
     cache = ResultCache(Path(cache_dir) / f"{kind}-{family}")
     calibration = default_calibration(family)
     measured: dict[int, dict[str, Any]] = {}
