@@ -15,7 +15,7 @@ from contract.fixedpoint import FixedFormat
 from contract.layers.conv import Conv1dLayer
 from contract.layers.dense import DenseFolding
 from estimators.base import LayerNumbers
-from estimators.calibration import Calibration
+from estimators.calibration import FEATURES, Calibration
 from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, dense_features, dsps_per_product
 
 # LUT inputs per family: a LUT6 muxes 4 data inputs (2 select), a LUT4 two data inputs per level.
@@ -76,32 +76,43 @@ def window_buffer(layer: Conv1dLayer, family: str) -> tuple[float, float, float]
     return lut, ff, bram
 
 
+# Dense features of the products (fitted on dense layers; the conv fit rescales them as one part).
+_MULTIPLIER_FEATURES = frozenset(
+    ("soft_mult_bits", "shift_add_bits", "shift_add_sq_bits", "const_mult_bits", "few_input_bits", "soft_prod_bits")
+)
+_IS_MULTIPLIER = tuple(name in _MULTIPLIER_FEATURES for name in FEATURES)
+
+
 def conv_parts(layer: Conv1dLayer, calibration: Calibration) -> dict[str, float]:
-    """The two parts the conv1d fit scales: the dense engine (fitted dense model) and the window buffer (rules)."""
+    """The parts the conv1d fit scales: the dense engine's products and the rest of it (both from the fitted dense
+    model) and the window buffer with its read-address table (rules)."""
     view = engine_view(layer)
     dsps = dsps_per_product(view, calibration)  # type: ignore[arg-type]
     family = calibration.bram_kind
     features = dense_features(view, dsps, ROM_WORDS_PER_LUT[family])  # type: ignore[arg-type]
     buffer_lut, buffer_ff, _ = window_buffer(layer, family)
-    return {
-        "engine_lut": sum(map(mul, calibration.lut, features)),
-        "buffer_lut": buffer_lut,
-        "engine_ff": sum(map(mul, calibration.ff, features)),
-        "buffer_ff": buffer_ff,
-    }
+    parts = {}
+    for what, coefficients, buffer in (("lut", calibration.lut, buffer_lut), ("ff", calibration.ff, buffer_ff)):
+        terms = list(map(mul, coefficients, features))
+        parts[f"multipliers_{what}"] = sum(t for t, m in zip(terms, _IS_MULTIPLIER, strict=True) if m)
+        parts[f"engine_{what}"] = sum(t for t, m in zip(terms, _IS_MULTIPLIER, strict=True) if not m)
+        parts[f"buffer_{what}"] = buffer
+    return parts
+
+
+_PARTS = ("multipliers", "engine", "buffer", "const")
 
 
 @cache
-def conv_coefficients(family: str) -> dict[str, tuple[float, float, float]]:
-    """(engine, buffer, const) for LUT and FF from estimators/calibration/conv1d.json (`dse calibrate fit --kind
-    conv1d`); the unfitted prior (1, 1, 0) for a family without a fit."""
+def conv_coefficients(family: str) -> dict[str, tuple[float, ...]]:
+    """(multipliers, engine, buffer, const) for LUT and FF from estimators/calibration/conv1d.json (`dse calibrate
+    fit --kind conv1d`); the unfitted prior (1, 1, 1, 0) for a family without a fit."""
     resource = resources.files("estimators").joinpath("calibration", "conv1d.json")
     data = json.loads(resource.read_text()) if resource.is_file() else {}
     fitted = data.get(family, {})
-    prior = (1.0, 1.0, 0.0)
+    prior = (1.0, 1.0, 1.0, 0.0)
     return {
-        what: tuple(float(fitted[what][part]) for part in ("engine", "buffer", "const")) if what in fitted else prior
-        for what in ("lut", "ff")
+        what: tuple(float(fitted[what][part]) for part in _PARTS) if what in fitted else prior for what in ("lut", "ff")
     }
 
 
@@ -109,15 +120,20 @@ def conv_numbers(layer: Conv1dLayer, calibration: Calibration) -> LayerNumbers:
     """(cycles, bound_cycles, lut, ff, dsp, bram)."""
     parts = conv_parts(layer, calibration)
     family = calibration.bram_kind
-    lut_coef, ff_coef = conv_coefficients(family)["lut"], conv_coefficients(family)["ff"]
+    coefficients = conv_coefficients(family)
+    lut, ff = (
+        sum(c * parts[f"{p}_{what}"] for c, p in zip(coefficients[what], _PARTS[:-1], strict=False))
+        + coefficients[what][-1]
+        for what in ("lut", "ff")
+    )
     _, _, buffer_bram = window_buffer(layer, family)
     bram = block_ram_count(layer.rom_depth, layer.rom_width, family) if layer.rom_storage == "bram" else 0.0
     dsps = dsps_per_product(engine_view(layer), calibration)  # type: ignore[arg-type]
     return (
         layer.latency_cycles,
         layer.bound_cycles,
-        lut_coef[0] * parts["engine_lut"] + lut_coef[1] * parts["buffer_lut"] + lut_coef[2],
-        ff_coef[0] * parts["engine_ff"] + ff_coef[1] * parts["buffer_ff"] + ff_coef[2],
+        lut,
+        ff,
         dsps * layer.folding.pe * layer.folding.simd,
         bram + buffer_bram,
     )

@@ -31,8 +31,8 @@ from estimators.calibration import default_calibration
 from estimators.conv import conv_parts
 from estimators.system import LAYER_ESTIMATORS
 
-PARTS = ("engine", "buffer", "const")
-COLUMNS = ("sample", "family", "kind", "layer", "engine_lut", "buffer_lut", "engine_ff", "buffer_ff", *MEASURED)
+PARTS = ("multipliers", "engine", "buffer", "const")
+COLUMNS = ("sample", "family", "kind", "layer", *(f"{p}_{w}" for w in ("lut", "ff") for p in PARTS[:-1]), *MEASURED)
 COLUMNS += ("est_lut", "est_ff", "runtime_s", "error")
 
 
@@ -53,7 +53,7 @@ def _synthesize(layer_json: str, family: str, seed: int, index: int) -> dict[str
     started = time.perf_counter()
     try:
         with tempfile.TemporaryDirectory(prefix="dse-cal-") as scratch:
-            result = synthesize(design, weights, Path(scratch), device=design.device)
+            result = synthesize(design, weights, Path(scratch), device=design.device, place_and_route=False)
         row.update({key: getattr(result, key) for key in MEASURED})
     except Exception as error:  # noqa: BLE001 - a failing point is data
         row["error"] = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]
@@ -89,7 +89,7 @@ def run_kind_sweep(
     for index, layer in enumerate(layers):
         design = single_layer_design(layer, family)
         weights = random_weights(design, np.random.default_rng(weights_seed(seed, index)))
-        key = point_key(design, weights, tools, {"generator": generator})
+        key = point_key(design, weights, tools, {"generator": generator, "place_and_route": False})
         hit = cache.get(key)
         if hit is None:
             todo.append((index, key))
@@ -132,7 +132,7 @@ def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def _design_matrix(rows: list[dict[str, Any]], what: str) -> tuple[np.ndarray, np.ndarray]:
-    x = np.array([[float(r[f"engine_{what}"]), float(r[f"buffer_{what}"]), 1.0] for r in rows])
+    x = np.array([[*(float(r[f"{part}_{what}"]) for part in PARTS[:-1]), 1.0] for r in rows])
     y = np.array([float(r[what]) for r in rows])
     return x, y
 
@@ -171,7 +171,7 @@ def fit_kind(tables: list[Path], kind: str, family: str, folds: int = 5) -> dict
         result[what] = dict(zip(PARTS, (round(float(c), 4) for c in coef), strict=True))
         result[f"{what}_errors"] = {
             "heldout": _errors(held, y),
-            "prior": _errors(x @ np.array([1.0, 1.0, 0.0]), y),
+            "prior": _errors(x @ np.array([1.0, 1.0, 1.0, 0.0]), y),
             "folds": folds,
         }
     return result
