@@ -76,6 +76,7 @@ def test_qat_equals_reference_for_random_conv_stacks(seed: int) -> None:
     np.testing.assert_array_equal(qat_output_codes(design, weights, x), run_reference(design, weights, x))
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 @pytest.mark.parametrize(("length", "kernel", "stride"), [(7, 3, 1), (6, 4, 1), (10, 4, 3), (5, 5, 2), (3, 6, 1)])
 def test_same_padding_is_torch_for_stride_1_and_keeps_ceil_length(length: int, kernel: int, stride: int) -> None:
     assert conv_output_length(length, kernel, stride, "same") == -(-length // stride)
