@@ -173,3 +173,26 @@ def test_conv_designs_are_bit_exact_with_contract_timing(build: object, tmp_path
     if design.name == "conv_deep":
         assert design.layers[0].buffer_storage == "bram" and design.layers[0].rom_storage == "bram"
     check_contract(design, tmp_path, seed=7)
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize(("device", "storage"), [("xc7s15", "lutram"), ("xc7s15", "bram"), ("ice40up5k", "bram")])
+def test_synthesis_maps_the_window_buffer_and_matches_dsp_and_bram_rules(
+    device: str, storage: str, tmp_path: Path
+) -> None:
+    """The window buffer is a RAM (LUTRAM or block RAM as the layer says), not registers; DSP and BRAM counts are the
+    estimator's (LUT and FF are fitted, see estimators/calibration/conv1d.json)."""
+    from estimators import estimate_design
+    from generator.synth import synthesize
+
+    length = 20 if storage == "lutram" else 48
+    layer = Conv1dLayer(3, length, 4, 3, "relu", F8, W8, F8, stride=2, folding=ConvFolding(2, 3))
+    design = AcceleratorDesign((layer,), device, 24.0 if device.startswith("ice40") else 100.0, name="conv_syn")
+    family = "ice40" if device.startswith("ice40") else "xc7"
+    assert layer.buffer_storage_on(family) == storage
+    result = synthesize(design, random_weights(design, np.random.default_rng(0)), tmp_path, device=device)
+    estimate = estimate_design(design)
+    assert result.dsp == estimate.dsp and result.bram == estimate.bram
+    if storage == "lutram":
+        assert result.lutram >= layer.read_ports * F8.total_bits
+    assert result.ff < layer.in_size * F8.total_bits  # the buffer is not in flip-flops
