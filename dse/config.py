@@ -137,6 +137,7 @@ class DatasetSection(Strict):
     test_fraction: float = Field(default=0.15, gt=0, lt=0.5)
     max_samples: int | None = Field(default=None, ge=20)
     input_shape: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] | None = None  # [channels, length]
+    scale: Literal["standard", "minmax", "none"] = "standard"  # fitted on the training split only
 
     @model_validator(mode="after")
     def _files(self) -> DatasetSection:
@@ -340,6 +341,8 @@ class TrainingSection(Strict):
     epochs: Annotated[IntParam, _bounded(1, MAX_EPOCHS)] = 10
     learning_rate: Annotated[FloatParam, _bounded(0, 10, integer=False, low_open=True)] = 0.01
     batch_size: Annotated[IntParam, _bounded(1, None)] = 64
+    folds: int = Field(default=1, ge=1, le=20)  # k-fold cross-validation over train + val for the quality objective
+    repeats: int = Field(default=1, ge=1, le=20)  # trainings per fold with different seeds, averaged
 
 
 OBJECTIVES: dict[str, str] = {

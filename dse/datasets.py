@@ -7,12 +7,13 @@ Error messages name the config field at fault (``dataset.<field>``) so CLI users
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal, cast
 
 import numpy as np
 
+from dse.scaling import InputScaler, fit_scaler
 from dse.series_data import (
     ACTIVITY_CLASSES,
     UCR_SETS,
@@ -54,6 +55,7 @@ class Dataset:
     feature_names: tuple[str, ...]
     output_names: tuple[str, ...]  # class names (label i is output_names[i]) or target names
     input_shape: tuple[int, ...] = ()
+    scaler: InputScaler | None = None  # already applied to every split; fitted on x_train
 
     def __post_init__(self) -> None:
         if not self.input_shape:
@@ -116,12 +118,15 @@ def load_dataset(
     seed: int = 0,
     max_samples: int | None = None,
     input_shape: Sequence[int] | None = None,
+    scale: str = "none",
 ) -> Dataset:
     """Load a built-in (``digits``, ``sensor``) or a user file (``csv``, ``npz``) and split it.
 
     ``seed`` drives the split, the ``max_samples`` subsample and, for ``sensor``, the generated signal.
     ``input_shape`` ([channels, length]) declares a user file's features as a series, channel-major
     (column c*L + t, numpy's reshape order) or an npz array of shape (N, C, L); they are stored in stream order.
+    ``scale`` (``standard``, ``minmax``, ``none``) fits an input scaler on the training split and applies it to
+    every split (``Dataset.scaler``).
     """
     _check_fractions(val_fraction, test_fraction)
     if max_samples is not None and max_samples < 1:
@@ -148,7 +153,15 @@ def load_dataset(
     else:
         choices = ", ".join(BUILTINS + FILE_KINDS)
         raise ValueError(f"dataset.kind: unknown dataset {kind!r}; choose one of {choices}")
-    return _split(raw, val_fraction, test_fraction, seed, max_samples)
+    return _scaled(_split(raw, val_fraction, test_fraction, seed, max_samples), scale)
+
+
+def _scaled(dataset: Dataset, scale: str) -> Dataset:
+    scaler = fit_scaler(scale, dataset.x_train, dataset.input_shape)
+    if scaler is None:
+        return dataset
+    splits = {f"x_{name}": scaler.apply(dataset.split(name)[0]) for name in SPLITS}
+    return replace(dataset, scaler=scaler, **splits)
 
 
 def make_sensor(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from contract.reference import save_weights
 from dse.config import DatasetSection
@@ -30,12 +33,34 @@ def _dataset_from_json(section_json: str, seed: int) -> Dataset:
         seed=seed,
         max_samples=section.max_samples,
         input_shape=section.input_shape,
+        scale=section.scale,
     )
 
 
 def dataset_for(section: DatasetSection, seed: int) -> Dataset:
     """Loaded once per process: workers train many candidates on the same data."""
     return _dataset_from_json(section.model_dump_json(), seed)
+
+
+def validation_splits(dataset: Dataset, folds: int, seed: int) -> list[Dataset]:
+    """``folds`` = 1: the data set as split. Otherwise k (train, val) re-splits of train + val, stratified for
+    classification; the test split is never touched, and the input scaler stays the one fitted on the train split."""
+    if folds == 1:
+        return [dataset]
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    x = np.concatenate([dataset.x_train, dataset.x_val])
+    y = np.concatenate([dataset.y_train, dataset.y_val])
+    if len(x) < folds:
+        raise ValueError(f"training.folds: {folds} folds need at least {folds} train + val rows, got {len(x)}")
+    if dataset.task == "classification" and np.bincount(y).min() >= folds:
+        splitter: KFold | StratifiedKFold = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    else:
+        splitter = KFold(folds, shuffle=True, random_state=seed)
+    return [
+        replace(dataset, x_train=x[fit], y_train=y[fit], x_val=x[held], y_val=y[held])
+        for fit, held in splitter.split(x, y)
+    ]
 
 
 def train_candidate(
@@ -51,18 +76,28 @@ def train_candidate(
     section = DatasetSection.model_validate(dataset_section)
     dataset = dataset_for(section, study_seed)
     chosen = Candidate.from_dict(candidate)
-    trained = train(
-        chosen.design,
-        dataset,
-        epochs=chosen.epochs,
-        lr=chosen.learning_rate,
-        batch_size=chosen.batch_size,
-        seed=study_seed * 100_003 + trial_number,
-    )
+    runs = []
+    for run, split in enumerate(validation_splits(dataset, chosen.folds, study_seed)):
+        for repeat in range(chosen.repeats):
+            seed = study_seed * 100_003 + trial_number + 7_919 * (run * chosen.repeats + repeat)
+            trained = train(
+                chosen.design,
+                split,
+                epochs=chosen.epochs,
+                lr=chosen.learning_rate,
+                batch_size=chosen.batch_size,
+                seed=seed,
+            )
+            runs.append((trained, evaluate_integer(chosen.design, trained.weights, split, "val")))
+    trained = runs[0][0]  # the first run's model is the one saved, tested and exported
     metrics: dict[str, float] = {}
-    for split in ("val", "test"):
-        for key, value in evaluate_integer(chosen.design, trained.weights, dataset, split).items():
-            metrics[f"{split}_{key}"] = value
+    for key in runs[0][1]:
+        values = [run_metrics[key] for _, run_metrics in runs]
+        metrics[f"val_{key}"] = float(np.mean(values))
+        if len(runs) > 1:
+            metrics[f"val_{key}_std"] = float(np.std(values))
+    for key, value in evaluate_integer(chosen.design, trained.weights, dataset, "test").items():
+        metrics[f"test_{key}"] = value
     for key, value in evaluate_model(trained.model, dataset, "test", quantized=False).items():
         metrics[f"float_test_{key}"] = value
     folder = Path(artifact_dir)

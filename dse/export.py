@@ -19,6 +19,7 @@ from dse.evaluate import dataset_for
 from dse.labels import LABELS_FILE, label_mapping
 from dse.pick import by_number, pick_by_expression, selection_warning
 from dse.report_md import write_report
+from dse.scaling import SCALER_FILE
 from dse.space import Candidate
 from dse.studies import artifacts_dir, open_results
 
@@ -39,6 +40,15 @@ def fpga_input_vectors(config: SearchConfig, design: Any, weights: list[LayerWei
     codes = run_reference(design, weights, codes, slice(0, first_fpga))
     random = stimulus_vectors(design, N_RANDOM_VECTORS, np.random.default_rng(seed))
     return np.concatenate([codes, random]).astype(np.int64)
+
+
+def raw_test_inputs(config: SearchConfig, design: Any) -> dict[str, Any] | None:
+    """Unscaled test features for the testbench's scaling check; None without a scaler or with MCU layers first."""
+    dataset = dataset_for(config.dataset, config.study.seed)
+    if dataset.scaler is None or design.layers[0].placement != "fpga":
+        return None
+    raw = dataset_for(config.dataset.model_copy(update={"scale": "none"}), config.study.seed)
+    return {"scaler": dataset.scaler.to_dict(), "values": raw.split("test")[0][:N_TEST_VECTORS].tolist()}
 
 
 def energy_record(
@@ -124,7 +134,11 @@ def export_design(
     hdl = emit_vhdl(design, weights)
     order = compile_order(hdl)
     files = {f"vhdl/{name}": text for name, text in hdl.items()}
-    files |= {f"tb/{name}": text for name, text in emit_testbench(design, weights, vectors).items()}
+    raw_inputs = raw_test_inputs(config, design)
+    testbench = emit_testbench(design, weights, vectors, raw_inputs=raw_inputs)
+    files |= {f"tb/{name}": text for name, text in testbench.items()}
+    if raw_inputs is not None:
+        files[SCALER_FILE] = json.dumps(raw_inputs["scaler"], indent=2) + "\n"
     files |= emit_project_files(design, [f"vhdl/{name}" for name in order])
     prepare_out(Path(out), Path(results_dir), force)  # again: the folder may have appeared while we computed
     files[EXPORT_MARKER] = f"written by dse export of trial {chosen.number} from {Path(results_dir).resolve()}\n"
@@ -142,6 +156,7 @@ def export_design(
         "design": design.to_dict(),
         "estimate": chosen.user_attrs["estimate"],
         "verified": False,
+        "scaler": SCALER_FILE if raw_inputs is not None else None,
     }
     labels = label_mapping(dataset_for(config.dataset, config.study.seed), config.dataset)
     if labels is not None:

@@ -23,13 +23,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from dse import faults
-from dse.config import QUALITY_OBJECTIVES, SearchConfig
+from dse.config import QUALITY_OBJECTIVES, SearchConfig, param_values
 from dse.errors import SearchAborted, StorageFailed
-from dse.evaluate import dataset_for, train_candidate
+from dse.evaluate import dataset_for, train_candidate, validation_splits
 from dse.execution import describe, make_executor, started_at
 from dse.labels import write_labels
 from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, creation_lock, driver_alive
 from dse.results import write_results
+from dse.scaling import saturation_warning, write_scaler
 from dse.space import sample_candidate
 from dse.storage import open_storage, resolve_storage_url
 from dse.study_checks import (
@@ -236,6 +237,11 @@ def run_search(
     check_space(config, study, dataset.n_features, dataset.n_outputs, dataset.input_shape)
     write_snapshot(config, results_dir)  # only now: a refused space must not replace the study's search.yaml
     write_labels(results_dir, dataset, config.dataset)  # which output is which class, for whoever uses the model
+    write_scaler(results_dir, dataset.scaler)  # what the MCU applies to raw inputs before quantizing them
+    validation_splits(dataset, config.training.folds, config.study.seed)  # too few rows: refused once, not per trial
+    int_bits = min(param_values(config.quantization.activation_int_bits))
+    if warning := saturation_warning(dataset.x_train, int_bits, config.dataset.scale):
+        console.print(f"[yellow]{warning}")
     retried = recover_interrupted(study)
     if retried:
         console.print(f"[yellow]{retried} trial(s) interrupted by an earlier crash are marked FAIL and queued again")

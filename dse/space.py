@@ -22,6 +22,8 @@ class Candidate:
     epochs: int
     learning_rate: float
     batch_size: int
+    folds: int = 1  # k-fold cross-validation of the quality objective (1: the fixed validation split)
+    repeats: int = 1  # trainings with different seeds per fold, averaged
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -29,6 +31,8 @@ class Candidate:
             "epochs": self.epochs,
             "learning_rate": self.learning_rate,
             "batch_size": self.batch_size,
+            "folds": self.folds,
+            "repeats": self.repeats,
         }
 
     @classmethod
@@ -38,6 +42,8 @@ class Candidate:
             int(data["epochs"]),
             float(data["learning_rate"]),
             int(data["batch_size"]),
+            int(data.get("folds", 1)),  # studies written before k-fold existed
+            int(data.get("repeats", 1)),
         )
 
 
@@ -126,6 +132,8 @@ def sample_candidate(
         epochs=int(suggest(trial, "epochs", train.epochs)),
         learning_rate=float(suggest(trial, "learning_rate", train.learning_rate)),
         batch_size=int(suggest(trial, "batch_size", train.batch_size)),
+        folds=train.folds,
+        repeats=train.repeats,
     )
 
 

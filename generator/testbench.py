@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from typing import Any
 
 import numpy as np
 
@@ -61,8 +62,13 @@ def emit_testbench(
     weights: list[LayerWeights],
     vectors: np.ndarray,
     seed: int = 1,
+    raw_inputs: dict[str, Any] | None = None,
 ) -> dict[str, str]:
-    """In-memory files {``tb_<name>.py``, ``tb_vectors.json``}; ``weights`` are for all layers of ``design``."""
+    """In-memory files {``tb_<name>.py``, ``tb_vectors.json``}; ``weights`` are for all layers of ``design``.
+
+    ``raw_inputs`` ({"scaler", "values"}): unscaled features of the first vectors; the testbench scales and
+    quantizes them itself and checks that it gets ``vectors``' codes, so the exported scaler is tested too.
+    """
     vectors = check_vectors(design, vectors)
     expected = expected_outputs(design, weights, vectors)
     first, last = design.fpga_layers[0], design.fpga_layers[-1]
@@ -79,5 +85,7 @@ def emit_testbench(
         "inputs": vectors.tolist(),
         "expected": expected.tolist(),
     }
+    if raw_inputs is not None:
+        config["raw_inputs"] = raw_inputs | {"in_bits": first.in_fmt.total_bits, "in_frac": first.in_fmt.frac_bits}
     module = resources.files("generator").joinpath("templates", TB_MODULE_TEMPLATE).read_text()
     return {f"{testbench_module_name(design)}.py": module, VECTORS_FILE: json.dumps(config) + "\n"}

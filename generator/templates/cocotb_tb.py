@@ -15,6 +15,7 @@ Only the standard library and cocotb are imported, so the exported folder runs o
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 from collections.abc import Callable
@@ -118,6 +119,17 @@ def compare(name: str, expected: list[list[int]], outputs: list[list[int | str]]
     return mismatches
 
 
+def scaled_codes(values: list[float], scaler: dict[str, Any], bits: int, frac: int) -> list[int]:
+    """(x - offset) / scale per feature (offset/scale repeat per channel), then round half up and saturate."""
+    offset, scale = scaler["offset"], scaler["scale"]
+    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    codes = []
+    for j, x in enumerate(values):
+        scaled = (x - offset[j % len(offset)]) / scale[j % len(scale)]
+        codes.append(min(max(math.floor(scaled * 2.0**frac + 0.5), low), high))
+    return codes
+
+
 @cocotb.test()
 async def check_accelerator(dut: Any) -> None:
     config = json.loads(Path(os.environ[VECTORS_ENV]).read_text())
@@ -137,6 +149,16 @@ async def check_accelerator(dut: Any) -> None:
     details = results["mismatch_details"]
     phase = Phase(dut, config)
     mismatches = 0
+
+    # 0. Input scaling: raw sensor values -> scaled -> input codes, exactly as the MCU does it (scaler.json).
+    if "raw_inputs" in config:
+        raw = config["raw_inputs"]
+        codes = [scaled_codes(row, raw["scaler"], raw["in_bits"], raw["in_frac"]) for row in raw["values"]]
+        bad = [i for i, row in enumerate(codes) if row != inputs[i]]
+        results["scaled_inputs_checked"] = len(codes)
+        results["scaled_input_mismatches"] = len(bad)
+        mismatches += len(bad)
+        details.extend({"phase": "scaling", "vector": i} for i in bad[:MAX_DETAILS])
 
     # 1. Latency: the next vector is offered only after the previous output was taken.
     await phase.reset()
