@@ -12,6 +12,7 @@ from estimators.breakdown import dynamic_mw as fpga_dynamic_mw
 from estimators.calibration import Calibration, default_calibration
 from estimators.conv import conv_numbers
 from estimators.dense import dense_numbers
+from estimators.pool import pool_numbers
 
 
 @dataclass(slots=True)
@@ -42,7 +43,12 @@ class DesignEstimate:
 
 
 # One estimator per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
-LAYER_ESTIMATORS: dict[str, LayerEstimator] = {"dense": dense_numbers, "conv1d": conv_numbers}
+LAYER_ESTIMATORS: dict[str, LayerEstimator] = {
+    "dense": dense_numbers,
+    "conv1d": conv_numbers,
+    "maxpool1d": pool_numbers,
+    "avgpool1d": pool_numbers,
+}
 
 
 def _mcu_cycles(layer: Layer, board: dict[str, float]) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -108,7 +109,24 @@ def sample_conv1d(rng: np.random.Generator) -> Conv1dLayer:
 
 
 # One sweep sampler per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
-SWEEP_SAMPLERS: dict[str, Callable[[np.random.Generator], Any]] = {"dense": sample_layer, "conv1d": sample_conv1d}
+def sample_pool1d(rng: np.random.Generator, kind: str) -> Any:
+    """A pooling layer of ``kind``: 1..MAX_CHANNELS channels, windows 2..5, lengths with and without a tail."""
+    from contract.layers import KINDS
+
+    channels = _log_uniform_int(rng, MAX_CHANNELS)
+    window = int(rng.integers(2, 6))
+    length = int(rng.integers(window, MAX_LENGTH + 1))
+    bits = int(rng.integers(MIN_BITS, 9))
+    fmt = FixedFormat(bits, int(rng.integers(0, bits)))
+    return KINDS[kind](channels, length, window, fmt, fmt)
+
+
+SWEEP_SAMPLERS: dict[str, Callable[[np.random.Generator], Any]] = {
+    "dense": sample_layer,
+    "conv1d": sample_conv1d,
+    "maxpool1d": partial(sample_pool1d, kind="maxpool1d"),
+    "avgpool1d": partial(sample_pool1d, kind="avgpool1d"),
+}
 
 
 def sample_points(samples: int, seed: int) -> list[SweepPoint]:

@@ -17,6 +17,7 @@ from torch.nn import functional
 from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
 from contract.layers import Conv1dLayer, ConvWeights, DenseLayer, DenseWeights
+from dse.training.pool_qat import Pool1dQAT
 
 # float64 holds every integer of up to 53 bits (sign included) exactly.
 EXACT_BITS = 53
@@ -197,7 +198,12 @@ def _right_pad(layer: Conv1dLayer) -> int:
 
 
 # One QAT module per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
-QAT_MODULES: dict[str, type[nn.Module]] = {"dense": DenseQAT, "conv1d": Conv1dQAT}
+QAT_MODULES: dict[str, type[nn.Module]] = {
+    "dense": DenseQAT,
+    "conv1d": Conv1dQAT,
+    "maxpool1d": Pool1dQAT,
+    "avgpool1d": Pool1dQAT,
+}
 
 
 class QuantizedNet(nn.Module):
