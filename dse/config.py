@@ -199,7 +199,7 @@ BoolParam = Annotated[
     AfterValidator(_only_bools),
 ]
 MAX_BLOCKS, MAX_CHANNELS, MAX_KERNEL = 16, 512, 64
-POOLINGS = ("none",)  # max and avg join when the pooling kinds land
+POOLINGS = ("none", "max", "avg")
 
 
 def _allowed(name: str, allowed: tuple[Any, ...]) -> AfterValidator:
@@ -225,6 +225,7 @@ class Conv1dSection(Strict):
     batch_norm: StrictBool = True
     pooling: Annotated[StrParam, _allowed("pooling", POOLINGS)] = "none"
     pool_window: Annotated[IntParam, _bounded(2, MAX_KERNEL)] = 2
+    global_pool: BoolParam = False  # global average pooling (one value per channel) before the dense head
     head_layers: Annotated[IntParam, _bounded(0, MAX_HIDDEN_LAYERS)] = 0
     head_width: Annotated[IntParam, _bounded(1, MAX_WIDTH)] = 16
     activation: Annotated[StrParam, _allowed("activation", ("relu", "hardtanh", "hardsigmoid", "identity"))] = "relu"
@@ -232,7 +233,9 @@ class Conv1dSection(Strict):
     def max_layers(self) -> int:
         per_block = 2 if True in param_values(self.separable) else 1
         pools = 0 if param_values(self.pooling) == ["none"] else 1
-        return max(param_values(self.blocks)) * (per_block + pools) + max(param_values(self.head_layers)) + 1
+        globals_ = 1 if True in param_values(self.global_pool) else 0
+        blocks = max(param_values(self.blocks))
+        return blocks * (per_block + pools) + globals_ + max(param_values(self.head_layers)) + 1
 
 
 def _family(value: Any) -> str:

@@ -13,6 +13,7 @@ from contract.layers import DenseLayer, LayerShape
 from contract.layers.base import Knob
 from contract.layers.conv import CONV_KNOBS, Conv1dLayer, ConvFolding
 from contract.layers.dense import DENSE_KNOBS, DenseFolding
+from contract.layers.pool import AvgPool1dLayer, MaxPool1dLayer
 from dse.config import Choices, FloatRange, IntRange, SearchConfig
 
 
@@ -154,6 +155,9 @@ def sample_conv1d_candidate(
     separable = bool(suggest(trial, "separable", model.separable))
     padding = str(suggest(trial, "padding", model.padding))
     activation = str(suggest(trial, "activation", model.activation))
+    pooling = str(suggest(trial, "pooling", model.pooling))
+    pool_window = int(suggest(trial, "pool_window", model.pool_window)) if pooling != "none" else 0
+    global_pool = bool(suggest(trial, "global_pool", model.global_pool))
     act_fmt = _format(
         int(suggest(trial, "activation_bits", quant.activation_bits)),
         int(suggest(trial, "activation_int_bits", quant.activation_int_bits)),
@@ -196,6 +200,13 @@ def sample_conv1d_candidate(
         else:
             layers.append(conv(out_channels, kernel, stride, 1, padding))
         channels, length = layers[-1].out_channels, layers[-1].out_length
+        if pooling != "none" and length >= pool_window:
+            pool_kind = MaxPool1dLayer if pooling == "max" else AvgPool1dLayer
+            layers.append(pool_kind(channels, length, pool_window, act_fmt, act_fmt))
+            length = layers[-1].out_length
+    if global_pool and length > 1:
+        layers.append(AvgPool1dLayer(channels, length, length, act_fmt, act_fmt))
+        length = 1
     head = int(suggest(trial, "head_layers", model.head_layers))
     sizes = [channels * length] + [int(suggest(trial, f"head_width_{i}", model.head_width)) for i in range(head)]
     sizes.append(n_outputs)
@@ -221,4 +232,6 @@ def sample_conv1d_candidate(
         epochs=int(suggest(trial, "epochs", train.epochs)),
         learning_rate=float(suggest(trial, "learning_rate", train.learning_rate)),
         batch_size=int(suggest(trial, "batch_size", train.batch_size)),
+        folds=train.folds,
+        repeats=train.repeats,
     )

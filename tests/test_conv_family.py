@@ -99,3 +99,18 @@ def test_a_tiny_conv1d_search_trains_and_reports(tmp_path: Path) -> None:
     assert summary.completed == 3
     trials = pd.read_csv(tmp_path / "trials.csv")
     assert trials["test_accuracy"].notna().all() and (trials["est_cycles"] > 0).all()
+
+
+def test_pooling_after_each_block_and_global_average_before_the_head() -> None:
+    from contract.layers import AvgPool1dLayer, MaxPool1dLayer
+
+    config = conv_config(blocks=2, channels=3, kernel_size=3, pooling="max", pool_window=3, global_pool=True)
+    design = _candidate(config, {})
+    kinds = [type(layer) for layer in design.layers]
+    assert kinds == [Conv1dLayer, MaxPool1dLayer, Conv1dLayer, MaxPool1dLayer, AvgPool1dLayer, DenseLayer]
+    first_pool, second_pool, gap, head = design.layers[1], design.layers[3], design.layers[4], design.layers[5]
+    assert (first_pool.in_length, first_pool.out_length) == (24, 8)  # "same" conv keeps 24 steps; window 3
+    assert (second_pool.in_length, second_pool.out_length) == (8, 2)  # 8 = 2 windows of 3 + a dropped tail of 2
+    assert (gap.window, gap.out_length, head.in_features) == (2, 1, 3)
+    avg = _candidate(conv_config(blocks=1, pooling="avg", pool_window=2), {}).layers[1]
+    assert isinstance(avg, AvgPool1dLayer) and avg.window == 2
