@@ -14,6 +14,7 @@ from pydantic import (
     ConfigDict,
     Discriminator,
     Field,
+    StrictBool,
     Tag,
     ValidationError,
     create_model,
@@ -180,6 +181,62 @@ class MlpSection(Strict):
                 raise ValueError(f"unknown activation {item!r}; allowed: {', '.join(allowed)}")
         return value
 
+    def max_layers(self) -> int:
+        """Most layers a candidate can have (bounds hardware.mcu_tail_layers)."""
+        return max(param_values(self.hidden_layers)) + 1
+
+
+def _only_bools(value: Any) -> Any:
+    for item in value.choices if isinstance(value, Choices) else [value]:
+        if not isinstance(item, bool):
+            raise ValueError(f"values must be true or false, got {item!r}")
+    return value
+
+
+BoolParam = Annotated[
+    Annotated[StrictBool, Tag("fixed")] | Annotated[Choices, Tag("choices")],
+    Discriminator(lambda v: "choices" if isinstance(v, dict | Choices) else "fixed"),
+    AfterValidator(_only_bools),
+]
+MAX_BLOCKS, MAX_CHANNELS, MAX_KERNEL = 16, 512, 64
+POOLINGS = ("none", "max", "avg")
+
+
+def _allowed(name: str, allowed: tuple[Any, ...]) -> AfterValidator:
+    def check(value: Any) -> Any:
+        for item in value.choices if isinstance(value, Choices) else [value]:
+            if item not in allowed:
+                raise ValueError(f"unknown {name} {item!r}; allowed: {', '.join(map(str, allowed))}")
+        return value
+
+    return AfterValidator(check)
+
+
+class Conv1dSection(Strict):
+    """A 1D-CNN on (channels, length) series: conv blocks -> [pool] -> flatten -> dense head (docs/search-file.md)."""
+
+    family: Literal["conv1d"]
+    blocks: Annotated[IntParam, _bounded(1, MAX_BLOCKS)] = 2
+    channels: Annotated[IntParam, _bounded(1, MAX_CHANNELS)] = 8
+    kernel_size: Annotated[IntParam, _bounded(1, MAX_KERNEL)] = 3
+    stride: Annotated[IntParam, _bounded(1, MAX_KERNEL)] = 1
+    padding: Annotated[StrParam, _allowed("padding", ("valid", "same"))] = "same"
+    separable: BoolParam = False
+    batch_norm: StrictBool = True
+    pooling: Annotated[StrParam, _allowed("pooling", POOLINGS)] = "none"
+    pool_window: Annotated[IntParam, _bounded(2, MAX_KERNEL)] = 2
+    global_pool: BoolParam = False  # global average pooling (one value per channel) before the dense head
+    head_layers: Annotated[IntParam, _bounded(0, MAX_HIDDEN_LAYERS)] = 0
+    head_width: Annotated[IntParam, _bounded(1, MAX_WIDTH)] = 16
+    activation: Annotated[StrParam, _allowed("activation", ("relu", "hardtanh", "hardsigmoid", "identity"))] = "relu"
+
+    def max_layers(self) -> int:
+        per_block = 2 if True in param_values(self.separable) else 1
+        pools = 0 if param_values(self.pooling) == ["none"] else 1
+        globals_ = 1 if True in param_values(self.global_pool) else 0
+        blocks = max(param_values(self.blocks))
+        return blocks * (per_block + pools) + globals_ + max(param_values(self.head_layers)) + 1
+
 
 class PretrainedSection(Strict):
     """A trained float model from a file (dse.pretrained): quantization and hardware are searched around it."""
@@ -188,18 +245,26 @@ class PretrainedSection(Strict):
     path: Path  # .onnx, or a state_dict (.pt/.pth) of an nn.Sequential of Linear layers
     activation: Literal["relu", "hardtanh", "hardsigmoid", "identity"] = "relu"  # hidden layers of a state_dict
 
-
-MODEL_FAMILIES = ("mlp", "pretrained")
+    def max_layers(self) -> int:
+        return 10**6  # known once the file is read; sampling caps mcu_tail_layers at the file's layer count
 
 
 def _family(value: Any) -> str:
-    family = value.get("family", "mlp") if isinstance(value, dict) else getattr(value, "family", "mlp")
-    return family if family in MODEL_FAMILIES else "mlp"  # unknown families fail on MlpSection.family
+    if isinstance(value, dict):
+        return str(value.get("family", "mlp"))
+    return str(getattr(value, "family", "mlp"))
 
 
-# conv1d and lstm join this union discriminated by `family`.
+MODEL_FAMILIES = ("mlp", "conv1d", "pretrained")
 ModelSection = Annotated[
-    Annotated[MlpSection, Tag("mlp")] | Annotated[PretrainedSection, Tag("pretrained")], Discriminator(_family)
+    Annotated[MlpSection, Tag("mlp")]
+    | Annotated[Conv1dSection, Tag("conv1d")]
+    | Annotated[PretrainedSection, Tag("pretrained")],
+    Discriminator(
+        _family,
+        custom_error_type="unknown_family",
+        custom_error_message=f"unknown family; allowed: {', '.join(MODEL_FAMILIES)}",
+    ),
 ]
 
 
@@ -366,14 +431,10 @@ class SearchConfig(Strict):
             raise ValueError(f"objectives: each objective at most once, got {names}")
         if min(param_values(self.training.epochs)) < 1 and self.model.family != "pretrained":
             raise ValueError("training.epochs: values must be >= 1 (0, no training, is only for a pretrained model)")
-        # A pretrained model's layer count is known when its file is read (dse.search checks it then).
-        layers = max(param_values(self.model.hidden_layers)) + 1 if isinstance(self.model, MlpSection) else 10**6
+        layers = self.model.max_layers()
         tail = min(param_values(self.hardware.mcu_tail_layers))
         if tail > layers:
-            raise ValueError(
-                f"hardware.mcu_tail_layers: {tail} is more than the network has layers "
-                f"(at most {layers}: model.hidden_layers + 1)"
-            )
+            raise ValueError(f"hardware.mcu_tail_layers: {tail} is more than the network has layers (at most {layers})")
         task = self.dataset.builtin_task
         for name in names:
             needed = QUALITY_OBJECTIVES.get(name)
@@ -389,10 +450,10 @@ class SearchConfig(Strict):
 def _format_errors(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
-        parts = [str(part) for part in item["loc"] if str(part) not in _PARAM_TAGS]
-        if parts[:1] == ["model"] and len(parts) > 1 and parts[1] in MODEL_FAMILIES:
-            del parts[1]  # the union's tag: the user wrote model.width, not model.mlp.width
-        path = ".".join(parts)
+        loc = [str(part) for part in item["loc"]]
+        # The family union's tag (model.conv1d.channels) is not a key the user wrote.
+        loc = [part for i, part in enumerate(loc) if not (i == 1 and loc[0] == "model" and part in MODEL_FAMILIES)]
+        path = ".".join(part for part in loc if part not in _PARAM_TAGS)
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (not allowed here)"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from contract.design import AcceleratorDesign
+from dse.report_table import folding_label, weight_bits
 
 
 def exact(value: float) -> str:
@@ -30,9 +31,10 @@ def _layers(design: dict[str, Any]) -> list[str]:
     for index, layer in enumerate(AcceleratorDesign.from_dict(design).layers):
         folding = layer.folding
         lines.append(
-            f"| {index} | {layer.in_size} → {layer.out_size} | {layer.activation} | "
-            f"{layer.in_fmt.total_bits}/{layer.weight_fmt.total_bits}/{layer.out_fmt.total_bits} | "
-            f"{folding.pe} × {folding.simd} | {folding.multiplier} | {layer.rom_storage} | {layer.placement} | "
+            f"| {index} | {layer.in_size} → {layer.out_size} | {getattr(layer, 'activation', layer.kind)} | "
+            f"{layer.in_fmt.total_bits}/{weight_bits(layer) or '-'}/{layer.out_fmt.total_bits} | "
+            f"{folding_label(layer, ' × ')} | {getattr(folding, 'multiplier', '-')} | "
+            f"{getattr(layer, 'rom_storage', '-')} | {layer.placement} | "
             f"{layer.latency_cycles if layer.placement == 'fpga' else '-'} | {layer.bound_cycles:.1f} |"
         )
     return lines

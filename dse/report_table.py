@@ -6,7 +6,7 @@ import csv
 import json
 import math
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.cells import cell_len
 from rich.console import Console
@@ -91,3 +91,14 @@ def write_rows(fmt: str, header: Sequence[str], rows: Sequence[Sequence[Value]],
             out.write("| " + " | ".join(cell_text(value, 6) for value in row) + " |\n")
     else:
         raise ValueError(f"--format {fmt!r}: choose one of {', '.join(FORMATS)}")
+
+
+def folding_label(layer: Any, times: str = "x") -> str:
+    """``PE x SIMD``, or the kind for layers without those knobs (pooling)."""
+    folding = layer.folding
+    return f"{folding.pe}{times}{folding.simd}" if hasattr(folding, "pe") else layer.kind
+
+
+def weight_bits(layer: Any) -> int:
+    """Weight width, 0 for layers without weights."""
+    return layer.weight_fmt.total_bits if hasattr(layer, "weight_fmt") else 0

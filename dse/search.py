@@ -236,7 +236,7 @@ def run_search(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(config, results_dir)
     check_trial_folders(study, results_dir)
-    check_space(config, study, dataset.n_features, dataset.n_outputs)
+    check_space(config, study, dataset.n_features, dataset.n_outputs, dataset.input_shape)
     write_snapshot(config, results_dir)  # only now: a refused space must not replace the study's search.yaml
     write_labels(results_dir, dataset, config.dataset)  # which output is which class, for whoever uses the model
     write_scaler(results_dir, dataset.scaler)  # what the MCU applies to raw inputs before quantizing them
@@ -280,7 +280,7 @@ def run_search(
         trial = study.ask()
         try:
             lease.claim(trial)
-            candidate = sample_candidate(trial, config, dataset.n_features, dataset.n_outputs)
+            candidate = sample_candidate(trial, config, dataset.n_features, dataset.n_outputs, dataset.input_shape)
             device = get_device(candidate.design.device)
             estimate = estimate_design(
                 candidate.design, calibration_for(config, device.family), device, activity=config.hardware.activity

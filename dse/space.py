@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,10 @@ import optuna
 from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
 from contract.layers import DenseLayer, LayerShape
+from contract.layers.base import Knob
+from contract.layers.conv import CONV_KNOBS, Conv1dLayer, ConvFolding
 from contract.layers.dense import DENSE_KNOBS, DenseFolding
+from contract.layers.pool import AvgPool1dLayer, MaxPool1dLayer
 from dse.config import Choices, FloatRange, IntRange, PretrainedSection, SearchConfig
 from dse.pretrained import PretrainedDense, load_pretrained
 
@@ -78,7 +81,25 @@ def sample_folding(trial: optuna.Trial, hw: Any, index: int, fan_in: int, fan_ou
     return DenseFolding(**values)
 
 
-def sample_candidate(trial: optuna.Trial, config: SearchConfig, n_inputs: int, n_outputs: int) -> Candidate:
+def sample_knobs(trial: optuna.Trial, hw: Any, index: int, knobs: tuple[Knob, ...], shape: Any) -> dict[str, Any]:
+    """A kind's knobs as the parameters ``<knob>_<layer>``, integer knobs capped by the layer's shape."""
+    values: dict[str, Any] = {}
+    for knob in knobs:
+        value = suggest(trial, f"{knob.name}_{index}", getattr(hw, knob.name))
+        values[knob.name] = max(1, min(int(value), knob.upper(shape))) if knob.is_int else str(value)
+    return values
+
+
+def sample_candidate(
+    trial: optuna.Trial,
+    config: SearchConfig,
+    n_inputs: int,
+    n_outputs: int,
+    input_shape: tuple[int, ...] | None = None,
+) -> Candidate:
+    """One candidate of the search file's model family; ``input_shape`` is (channels, length) for series."""
+    if config.model.family == "conv1d":
+        return sample_conv1d_candidate(trial, config, input_shape or (1, n_inputs), n_outputs)
     model, quant, hw, train = config.model, config.quantization, config.hardware, config.training
     pretrained = None
     if isinstance(model, PretrainedSection):
@@ -146,3 +167,102 @@ def pretrained_layers(model: PretrainedSection, n_inputs: int, n_outputs: int) -
             f"outputs, but the dataset has {n_inputs} features and {n_outputs} outputs (classes or targets)"
         )
     return layers
+
+
+def _series_shape(input_shape: tuple[int, ...]) -> tuple[int, int]:
+    if len(input_shape) == 2:
+        return int(input_shape[0]), int(input_shape[1])
+    return 1, int(input_shape[0])  # tabular features as a 1-channel series
+
+
+def sample_conv1d_candidate(
+    trial: optuna.Trial, config: SearchConfig, input_shape: tuple[int, ...], n_outputs: int
+) -> Candidate:
+    """conv blocks (plain, or depthwise + pointwise when separable) -> flatten (a no-op in stream order) -> dense
+    head; every conv and dense layer gets its own folding knobs."""
+    model, quant, hw, train = config.model, config.quantization, config.hardware, config.training
+    channels, length = _series_shape(input_shape)
+    blocks = int(suggest(trial, "blocks", model.blocks))
+    separable = bool(suggest(trial, "separable", model.separable))
+    padding = str(suggest(trial, "padding", model.padding))
+    activation = str(suggest(trial, "activation", model.activation))
+    pooling = str(suggest(trial, "pooling", model.pooling))
+    pool_window = int(suggest(trial, "pool_window", model.pool_window)) if pooling != "none" else 0
+    global_pool = bool(suggest(trial, "global_pool", model.global_pool))
+    act_fmt = _format(
+        int(suggest(trial, "activation_bits", quant.activation_bits)),
+        int(suggest(trial, "activation_int_bits", quant.activation_int_bits)),
+    )
+    weight_fmt = _format(
+        int(suggest(trial, "weight_bits", quant.weight_bits)),
+        int(suggest(trial, "weight_int_bits", quant.weight_int_bits)),
+    )
+    device = str(suggest(trial, "device", hw.device))
+    clock = float(suggest(trial, "clock_mhz", hw.clock_mhz))
+    formats = {"in_fmt": act_fmt, "weight_fmt": weight_fmt, "out_fmt": act_fmt}
+    layers: list[Any] = []
+
+    def conv(out_channels: int, kernel: int, stride: int, groups: int, pad: str) -> Conv1dLayer:
+        probe = Conv1dLayer(
+            channels,
+            length,
+            out_channels,
+            kernel,
+            activation,
+            **formats,
+            stride=stride,
+            padding=pad,
+            groups=groups,
+            batch_norm=model.batch_norm,
+        )
+        knobs = sample_knobs(trial, hw, len(layers), CONV_KNOBS, probe)
+        return replace(probe, folding=ConvFolding(**knobs))
+
+    for block in range(blocks):
+        out_channels = int(suggest(trial, f"channels_{block}", model.channels))
+        kernel = int(suggest(trial, f"kernel_size_{block}", model.kernel_size))
+        stride = int(suggest(trial, f"stride_{block}", model.stride))
+        if padding == "valid":
+            kernel = min(kernel, length)  # the input has shrunk below the kernel: one output position
+        if separable:
+            layers.append(conv(channels, kernel, stride, channels, padding))
+            channels, length = layers[-1].out_channels, layers[-1].out_length
+            layers.append(conv(out_channels, 1, 1, 1, "valid"))
+        else:
+            layers.append(conv(out_channels, kernel, stride, 1, padding))
+        channels, length = layers[-1].out_channels, layers[-1].out_length
+        if pooling != "none" and length >= pool_window:
+            pool_kind = MaxPool1dLayer if pooling == "max" else AvgPool1dLayer
+            layers.append(pool_kind(channels, length, pool_window, act_fmt, act_fmt))
+            length = layers[-1].out_length
+    if global_pool and length > 1:
+        layers.append(AvgPool1dLayer(channels, length, length, act_fmt, act_fmt))
+        length = 1
+    head = int(suggest(trial, "head_layers", model.head_layers))
+    sizes = [channels * length] + [int(suggest(trial, f"head_width_{i}", model.head_width)) for i in range(head)]
+    sizes.append(n_outputs)
+    for position in range(len(sizes) - 1):
+        last = position == len(sizes) - 2
+        knobs = sample_knobs(trial, hw, len(layers), DENSE_KNOBS, LayerShape(sizes[position], sizes[position + 1]))
+        layers.append(
+            DenseLayer(
+                sizes[position],
+                sizes[position + 1],
+                "identity" if last else activation,
+                **formats,
+                folding=DenseFolding(**knobs),
+            )
+        )
+    mcu_tail = min(len(layers), int(suggest(trial, "mcu_tail_layers", hw.mcu_tail_layers)))
+    layers = [
+        replace(layer, placement="mcu") if i >= len(layers) - mcu_tail else layer for i, layer in enumerate(layers)
+    ]
+    design = AcceleratorDesign(tuple(layers), device=device, clock_mhz=clock, name="dse_net")
+    return Candidate(
+        design=design,
+        epochs=int(suggest(trial, "epochs", train.epochs)),
+        learning_rate=float(suggest(trial, "learning_rate", train.learning_rate)),
+        batch_size=int(suggest(trial, "batch_size", train.batch_size)),
+        folds=train.folds,
+        repeats=train.repeats,
+    )

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from contract.design import AcceleratorDesign
 from dse.config import ConfigError, SearchConfig, parse_config, read_yaml
-from dse.report_table import print_table, write_rows
+from dse.report_table import folding_label, print_table, weight_bits, write_rows
 from dse.results import pareto_trials
 from dse.storage import open_storage, redact, resolve_storage_url
 
@@ -80,11 +80,11 @@ def print_pareto(results_dir: Path, console: Console | None = None, fmt: str = "
                 trial.number,
                 *trial.values,
                 "-".join(str(layer.out_size) for layer in layers),
-                f"{layers[0].in_fmt.total_bits}/{layers[0].weight_fmt.total_bits}",
-                ",".join(f"{layer.folding.pe}x{layer.folding.simd}" for layer in layers),
+                f"{layers[0].in_fmt.total_bits}/{next(w for w in map(weight_bits, layers) if w)}",
+                ",".join(folding_label(layer) for layer in layers),
                 ",".join(
-                    layer.folding.weight_storage
-                    + ("/lut-mult" if layer.folding.multiplier == "lut" else "")
+                    getattr(layer.folding, "weight_storage", "-")
+                    + ("/lut-mult" if getattr(layer.folding, "multiplier", "") == "lut" else "")
                     + ("@mcu" if layer.placement == "mcu" else "")
                     for layer in layers
                 ),

@@ -68,11 +68,17 @@ def prepare_results_dir(config: SearchConfig, results_dir: Path) -> None:
     write_snapshot(config, results_dir)
 
 
-def check_space(config: SearchConfig, study: optuna.Study, n_inputs: int, n_outputs: int) -> None:
+def check_space(
+    config: SearchConfig,
+    study: optuna.Study,
+    n_inputs: int,
+    n_outputs: int,
+    input_shape: tuple[int, ...] | None = None,
+) -> None:
     """Refuse a search space whose parameters cannot continue the study's trials (e.g. a changed choices list,
     which Optuna rejects in every trial) once, before any trial runs."""
     recorder = _Recorder()
-    sample_candidate(recorder, config, n_inputs, n_outputs)  # type: ignore[arg-type]
+    sample_candidate(recorder, config, n_inputs, n_outputs, input_shape)  # type: ignore[arg-type]
     seen: set[tuple[str, str]] = set()
     for trial in study.get_trials(deepcopy=False):
         for name, old in trial.distributions.items():

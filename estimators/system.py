@@ -10,7 +10,9 @@ from contract.layers import Layer
 from estimators.base import LayerEstimator
 from estimators.breakdown import dynamic_mw as fpga_dynamic_mw
 from estimators.calibration import Calibration, default_calibration
+from estimators.conv import conv_numbers
 from estimators.dense import dense_numbers
+from estimators.pool import pool_numbers
 
 
 @dataclass(slots=True)
@@ -41,7 +43,12 @@ class DesignEstimate:
 
 
 # One estimator per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
-LAYER_ESTIMATORS: dict[str, LayerEstimator] = {"dense": dense_numbers}
+LAYER_ESTIMATORS: dict[str, LayerEstimator] = {
+    "dense": dense_numbers,
+    "conv1d": conv_numbers,
+    "maxpool1d": pool_numbers,
+    "avgpool1d": pool_numbers,
+}
 
 
 def _mcu_cycles(layer: Layer, board: dict[str, float]) -> float:

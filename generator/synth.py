@@ -109,6 +109,7 @@ def rom_styles_for(design: AcceleratorDesign) -> MemoryStyles:
             RAM_KEY: YOSYS_RAM_STYLE[layer.buffer_storage_on(part_for(design.device).family)],
         }
         for index, layer in enumerate(design.fpga_layers)
+        if hasattr(layer, "rom_width")  # pooling has no weight ROM and no input banks
     }
 
 

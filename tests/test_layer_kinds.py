@@ -48,7 +48,8 @@ def test_kind_declares_knobs_and_the_search_schema_follows_them(kind: str) -> No
     cls = KINDS[kind]
     assert cls.kind == kind
     knobs = cls.KNOBS
-    assert knobs and all(isinstance(knob, Knob) for knob in knobs)
+    assert all(isinstance(knob, Knob) for knob in knobs)
+    assert knobs or kind in ("maxpool1d", "avgpool1d")  # pooling streams at one element per cycle: nothing to fold
     assert len({knob.name for knob in knobs}) == len(knobs)
     assert set(KIND_SCHEMAS[kind]) == {knob.name for knob in knobs}
     for knob in knobs:

@@ -1,11 +1,19 @@
 """Layer kinds. Importing this package registers every kind in ``KINDS``."""
 
 from contract.layers.base import KINDS, PLACEMENTS, Knob, Layer, LayerShape, layer_from_dict, register
+from contract.layers.conv import Conv1dLayer, ConvFolding, ConvWeights
 from contract.layers.dense import DenseFolding, DenseLayer, DenseWeights
+from contract.layers.pool import AvgPool1dLayer, MaxPool1dLayer, PoolFolding
 
 __all__ = [
     "KINDS",
+    "AvgPool1dLayer",
+    "MaxPool1dLayer",
+    "PoolFolding",
     "PLACEMENTS",
+    "Conv1dLayer",
+    "ConvFolding",
+    "ConvWeights",
     "DenseFolding",
     "DenseLayer",
     "DenseWeights",

@@ -21,6 +21,7 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     sweep.add_argument("--seed", type=int, default=0, help="configuration and weight seed (default 0)")
     sweep.add_argument("--cache-dir", type=Path, default=Path(".cache/dse-calibrate"), help="result cache")
     sweep.add_argument("--fmax", action="store_true", help="also place and route for fmax (iCE40 only, slower)")
+    sweep.add_argument("--kind", default="dense", help="layer kind to sweep (default dense; e.g. conv1d)")
 
     fit = commands.add_parser("fit", help="fit LUT/FF models to sweep tables; power from reports/measurements")
     fit.add_argument("inputs", nargs="+", type=Path, help="sweep CSVs, Vivado reports, measurement files or dirs")
@@ -29,6 +30,7 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--base", type=Path, default=None, help="calibration to start from (default: shipped one)")
     fit.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     fit.add_argument("--version", default=None, help="version string for the file (default: fit-<date>)")
+    fit.add_argument("--kind", default="dense", help="layer kind the tables hold (default dense; e.g. conv1d)")
 
     plot = commands.add_parser("plot", help="estimate vs synthesis of the sweep-table layers -> PNG")
     plot.add_argument("tables", nargs="+", type=Path, help="sweep CSVs (dse calibrate sweep)")
@@ -61,6 +63,8 @@ def _sweep(args: argparse.Namespace, console: Console) -> int:
     from dse.calibrate.sweep import run_sweep, write_table
 
     check_out_file(args.out)
+    if args.kind != "dense":
+        return _sweep_kind(args, console)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task(f"sweep {args.family}", total=args.samples)
@@ -93,9 +97,41 @@ def _fit_command(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
+def _sweep_kind(args: argparse.Namespace, console: Console) -> int:
+    from dse.calibrate.kinds import run_kind_sweep, write_rows
+
+    with console.status(f"sweep {args.kind} on {args.family} ({args.samples} points)"):
+        summary = run_kind_sweep(args.kind, args.family, args.samples, args.seed, args.jobs, args.cache_dir)
+    write_rows(summary.rows, args.out)
+    console.print(
+        f"{len(summary.rows)} {args.kind} point(s): {summary.synthesized} synthesized, {summary.failed} failed; "
+        f"{summary.wall_s:.0f} s wall -> {args.out}"
+    )
+    return 0
+
+
+def _fit_kind(args: argparse.Namespace, console: Console) -> int:
+    from dse.calibrate.kinds import fit_kind, write_kind_calibration
+
+    fitted = fit_kind(args.inputs, args.kind, args.family, args.folds)
+    for what in ("lut", "ff"):
+        errors = fitted[f"{what}_errors"]
+        console.print(
+            f"{args.kind} {args.family} {what.upper()}: coefficients {fitted[what]}; held-out MAPE "
+            f"{errors['heldout']['mape']:.1%} (max {errors['heldout']['max_rel']:.1%}), unfitted prior MAPE "
+            f"{errors['prior']['mape']:.1%} over {fitted['n_samples']} layers"
+        )
+    write_kind_calibration(fitted, args.out)
+    console.print(f"wrote {args.out} ({args.family} entry)")
+    return 0
+
+
 def _fit(args: argparse.Namespace, console: Console) -> int:
     from dse.calibrate.fitting import calibrate, write_calibration
     from dse.calibrate.tables import print_fit
+
+    if args.kind != "dense":
+        return _fit_kind(args, console)
 
     out = args.out.resolve()
     for given in [*args.inputs, *([args.base] if args.base else [])]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from contract.design import AcceleratorDesign
 from contract.fixedpoint import ACTIVATIONS, FixedFormat
-from contract.layers import DenseLayer, LayerShape
+from contract.layers import Conv1dLayer, DenseLayer, LayerShape
 from contract.layers.base import Knob
+from contract.layers.conv import CONV_KNOBS, ConvFolding
 from contract.layers.dense import DENSE_KNOBS, DenseFolding
 from estimators.fit import layer_config
 
@@ -69,8 +71,62 @@ def sample_layer(rng: np.random.Generator) -> DenseLayer:
     )
 
 
+MAX_CHANNELS, MAX_LENGTH, MAX_KERNEL = 8, 32, 7
+
+
+def sample_conv1d(rng: np.random.Generator) -> Conv1dLayer:
+    """A conv1d layer: plain, depthwise or pointwise, valid or same, strides 1..3, knobs from CONV_KNOBS."""
+    in_channels = _log_uniform_int(rng, MAX_CHANNELS)
+    length = int(rng.integers(4, MAX_LENGTH + 1))
+    style = str(rng.choice(["plain", "depthwise", "pointwise"]))
+    kernel = 1 if style == "pointwise" else int(rng.integers(2, min(MAX_KERNEL, length) + 1))
+    groups = in_channels if style == "depthwise" else 1
+    out_channels = in_channels if style == "depthwise" else _log_uniform_int(rng, MAX_CHANNELS)
+    padding = str(rng.choice(["valid", "same"]))
+    stride = int(rng.choice([1, 1, 2, 3]))
+    bx, bw, by = (int(b) for b in rng.integers(MIN_BITS, 9, size=3))
+    fx, fw = int(rng.integers(0, bx)), int(rng.integers(0, bw))
+    fy = int(rng.integers(0, min(by - 1, fx + fw) + 1))
+    probe = Conv1dLayer(
+        in_channels,
+        length,
+        out_channels,
+        kernel,
+        "relu",
+        FixedFormat(bx, fx),
+        FixedFormat(bw, fw),
+        FixedFormat(by, fy),
+        stride,
+        padding,
+        groups,
+    )
+    knobs = {knob.name: sample_knob(rng, knob, probe) for knob in CONV_KNOBS}
+    knobs["simd"] = max(1, min(int(knobs["simd"]), MAX_MULTIPLIERS // int(knobs["pe"])))
+    if knobs["multiplier"] == "lut":
+        knobs["pe"] = max(1, min(int(knobs["pe"]), MAX_LUT_PRODUCT_BITS // (bx * bw)))
+        knobs["simd"] = max(1, min(int(knobs["simd"]), MAX_LUT_PRODUCT_BITS // (int(knobs["pe"]) * bx * bw)))
+    return replace(probe, activation=str(rng.choice(ACTIVATIONS)), folding=ConvFolding(**knobs))  # type: ignore[arg-type]
+
+
 # One sweep sampler per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
-SWEEP_SAMPLERS: dict[str, Callable[[np.random.Generator], Any]] = {"dense": sample_layer}
+def sample_pool1d(rng: np.random.Generator, kind: str) -> Any:
+    """A pooling layer of ``kind``: 1..MAX_CHANNELS channels, windows 2..5, lengths with and without a tail."""
+    from contract.layers import KINDS
+
+    channels = _log_uniform_int(rng, MAX_CHANNELS)
+    window = int(rng.integers(2, 6))
+    length = int(rng.integers(window, MAX_LENGTH + 1))
+    bits = int(rng.integers(MIN_BITS, 9))
+    fmt = FixedFormat(bits, int(rng.integers(0, bits)))
+    return KINDS[kind](channels, length, window, fmt, fmt)
+
+
+SWEEP_SAMPLERS: dict[str, Callable[[np.random.Generator], Any]] = {
+    "dense": sample_layer,
+    "conv1d": sample_conv1d,
+    "maxpool1d": partial(sample_pool1d, kind="maxpool1d"),
+    "avgpool1d": partial(sample_pool1d, kind="avgpool1d"),
+}
 
 
 def sample_points(samples: int, seed: int) -> list[SweepPoint]:

@@ -49,6 +49,7 @@ def evaluate_model(
 ) -> dict[str, float]:
     """Metrics of the torch model; ``quantized=False`` gives the float model (same weights, no rounding)."""
     x, y = dataset.split(split)
+    model.eval()
     with torch.no_grad():
         outputs = model(torch.from_numpy(x), quantized=quantized).numpy()
     return compute_metrics(outputs, y, dataset.task)

@@ -119,6 +119,7 @@ def train(
     for epoch in range(epochs):
         order = torch.randperm(len(x_train), generator=generator)
         total = 0.0
+        model.train()  # batch norms (conv1d) use batch statistics while training
         for start in range(0, len(order), batch_size):
             batch = order[start : start + batch_size]
             loss = _loss(model(x_train[batch]), y_train[batch], dataset.task)
@@ -133,6 +134,7 @@ def train(
         record = {"epoch": float(epoch), "train_loss": total / len(x_train)}
         if has_val:
             # The fake-quantized forward pass equals the integer model, so these are integer metrics.
+            model.eval()  # ... and their running statistics, folded into the integer weights, when evaluated
             with torch.no_grad():
                 outputs = model(x_val)
                 record["val_loss"] = _loss(outputs, y_val, dataset.task).item()
@@ -147,4 +149,5 @@ def train(
         if callback is not None and callback(epoch, record):
             break
     model.load_state_dict(best_state)
+    model.eval()
     return TrainedModel(model, export_integer_weights(model), best_epoch, time.perf_counter() - started, history)

@@ -16,7 +16,8 @@ from torch.nn import functional
 
 from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
-from contract.layers import DenseLayer, DenseWeights
+from contract.layers import Conv1dLayer, ConvWeights, DenseLayer, DenseWeights
+from dse.training.pool_qat import Pool1dQAT
 
 # float64 holds every integer of up to 53 bits (sign included) exactly.
 EXACT_BITS = 53
@@ -112,8 +113,97 @@ class DenseQAT(nn.Module):
             self.bias.copy_(torch.from_numpy(self.layer.bias_fmt.to_float(weights.bias)))
 
 
+class Conv1dQAT(nn.Module):
+    """The conv1d kind's QAT module on flat stream-order vectors (x[n, t*C + c]), bit-exact with
+    Conv1dLayer.forward. With ``layer.batch_norm`` a BatchNorm1d follows the convolution in training and is
+    folded into its weights and bias before they are quantized (running statistics outside training), so the
+    fake-quantized model is the folded integer model."""
+
+    def __init__(self, layer: Conv1dLayer) -> None:
+        super().__init__()
+        self.layer = layer
+        self.weight = nn.Parameter(torch.zeros(layer.weight_shape, dtype=torch.float64))
+        self.bias = nn.Parameter(torch.zeros(layer.out_channels, dtype=torch.float64))
+        self.norm = nn.BatchNorm1d(layer.out_channels, dtype=torch.float64) if layer.batch_norm else None
+        self.pads = (layer.pad_left, _right_pad(layer))
+
+    def reset_parameters(self, generator: torch.Generator) -> None:
+        fmt = self.layer.weight_fmt
+        bound = min(max((6.0 / self.layer.fan_in) ** 0.5, 1.0 / fmt.scale), fmt.max_int / fmt.scale)
+        if fmt.max_int == 0:
+            bound = 1.0 / fmt.scale
+        with torch.no_grad():
+            self.weight.uniform_(-bound, bound, generator=generator)
+            self.bias.zero_()
+        if self.norm is not None:
+            self.norm.reset_parameters()
+            self.norm.reset_running_stats()
+
+    def _ncl(self, x: torch.Tensor) -> torch.Tensor:
+        layer = self.layer
+        x = x.reshape(-1, layer.in_length, layer.in_channels).permute(0, 2, 1)
+        return functional.pad(x, self.pads)
+
+    def _convolve(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+        layer = self.layer
+        out = functional.conv1d(x, weight, bias, stride=layer.stride, groups=layer.groups)
+        return out[:, :, : layer.out_length]
+
+    def folded(self, x: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weight and bias with the batch norm folded in: batch statistics of ``x`` in training, else running."""
+        if self.norm is None:
+            return self.weight, self.bias
+        norm = self.norm
+        if norm.training and x is not None:
+            out = self._convolve(x, self.weight, self.bias)
+            mean, var = out.mean(dim=(0, 2)), out.var(dim=(0, 2), unbiased=False)
+            with torch.no_grad():  # the running statistics as nn.BatchNorm1d keeps them
+                count = out.numel() // out.shape[1]
+                momentum = norm.momentum if norm.momentum is not None else 0.1
+                norm.running_mean.mul_(1 - momentum).add_(momentum * mean)
+                norm.running_var.mul_(1 - momentum).add_(momentum * var * count / max(count - 1, 1))
+        else:
+            mean, var = norm.running_mean, norm.running_var
+        scale = norm.weight / torch.sqrt(var + norm.eps)
+        return self.weight * scale[:, None, None], (self.bias - mean) * scale + norm.bias
+
+    def forward(self, x: torch.Tensor, quantized: bool = True) -> torch.Tensor:
+        layer = self.layer
+        x = self._ncl(x)
+        weight, bias = self.folded(x)
+        if quantized:
+            weight, bias = fake_quant(weight, layer.weight_fmt), fake_quant(bias, layer.bias_fmt)
+        out = activate(self._convolve(x, weight, bias), layer.activation)
+        out = out.permute(0, 2, 1).reshape(out.shape[0], -1)  # back to stream order t*OUT + o
+        return fake_quant(out, layer.out_fmt) if quantized else out
+
+    def integer_weights(self) -> ConvWeights:
+        weight, bias = self.folded()
+        return ConvWeights(to_codes(weight, self.layer.weight_fmt), to_codes(bias, self.layer.bias_fmt))
+
+    def load_integer_weights(self, weights: ConvWeights) -> None:
+        """Parameters (batch norm reset to the identity) that round to exactly these codes."""
+        with torch.no_grad():
+            self.weight.copy_(torch.from_numpy(self.layer.weight_fmt.to_float(weights.weight)))
+            self.bias.copy_(torch.from_numpy(self.layer.bias_fmt.to_float(weights.bias)))
+        if self.norm is not None:
+            self.norm.reset_parameters()
+            self.norm.reset_running_stats()
+            self.norm.eps = 0.0
+
+
+def _right_pad(layer: Conv1dLayer) -> int:
+    """Zeros after the input: enough for the last window (the reference pads the same way)."""
+    return max(0, (layer.out_length - 1) * layer.stride + layer.kernel_size - layer.in_length - layer.pad_left)
+
+
 # One QAT module per layer kind (contract.layers.KINDS); tests/test_layer_kinds.py checks none is missing.
-QAT_MODULES: dict[str, type[nn.Module]] = {"dense": DenseQAT}
+QAT_MODULES: dict[str, type[nn.Module]] = {
+    "dense": DenseQAT,
+    "conv1d": Conv1dQAT,
+    "maxpool1d": Pool1dQAT,
+    "avgpool1d": Pool1dQAT,
+}
 
 
 class QuantizedNet(nn.Module):
@@ -145,9 +235,13 @@ class QuantizedNet(nn.Module):
             module.load_integer_weights(layer_weights)  # type: ignore[operator]
 
     def output_codes(self, x: np.ndarray | torch.Tensor) -> np.ndarray:
-        """Integer output codes of the last layer, computed by the fake-quantized torch model."""
+        """Integer output codes of the last layer, computed by the fake-quantized torch model (in eval mode:
+        folded batch norms use their running statistics, as the integer model does)."""
+        training = self.training
+        self.eval()
         with torch.no_grad():
             out = self(torch.as_tensor(x, dtype=torch.float64))
+        self.train(training)
         return to_codes(out, self.design.layers[-1].out_fmt)
 
 
