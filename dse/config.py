@@ -373,6 +373,7 @@ OBJECTIVES: dict[str, str] = {
     "dsp": "minimize",
     "bram": "minimize",
     "params": "minimize",
+    "energy_per_period_uj": "minimize",  # needs an application section
 }
 QUALITY_OBJECTIVES = {"accuracy": "classification", "error": "classification", "mse": "regression"}
 
@@ -384,6 +385,25 @@ class Objective(Strict):
     @property
     def resolved_direction(self) -> str:
         return self.direction or OBJECTIVES[self.name]
+
+
+class ApplicationSection(Strict):
+    """How the deployed node is used: one request every period_ms, answered within deadline_ms."""
+
+    period_ms: float = Field(gt=0, le=3_600_000)
+    deadline_ms: float | None = Field(default=None, gt=0)  # default: the period
+    power_budget_mw: float | None = Field(default=None, gt=0)  # average over a period
+    strategy: Literal["auto", "idle", "off"] = "auto"  # between requests: FPGA idles, is powered off, or cheaper
+
+    @model_validator(mode="after")
+    def _deadline_in_period(self) -> ApplicationSection:
+        if self.deadline_ms is not None and self.deadline_ms > self.period_ms:
+            raise ValueError(f"deadline_ms {self.deadline_ms:g} is longer than period_ms {self.period_ms:g}")
+        return self
+
+    @property
+    def deadline(self) -> float:
+        return self.period_ms if self.deadline_ms is None else self.deadline_ms
 
 
 class ConstraintsSection(Strict):
@@ -420,6 +440,7 @@ class SearchConfig(Strict):
     training: TrainingSection = Field(default_factory=TrainingSection)
     objectives: list[Objective] = Field(min_length=1)
     constraints: ConstraintsSection = Field(default_factory=ConstraintsSection)
+    application: ApplicationSection | None = None
     search: SearchSection = Field(default_factory=SearchSection)
     execution: ExecutionSection = Field(default_factory=ExecutionSection)
     calibration: Path | None = None
@@ -435,6 +456,8 @@ class SearchConfig(Strict):
         tail = min(param_values(self.hardware.mcu_tail_layers))
         if tail > layers:
             raise ValueError(f"hardware.mcu_tail_layers: {tail} is more than the network has layers (at most {layers})")
+        if "energy_per_period_uj" in names and self.application is None:
+            raise ValueError("objectives: energy_per_period_uj needs an application section (period_ms, ...)")
         task = self.dataset.builtin_task
         for name in names:
             needed = QUALITY_OBJECTIVES.get(name)

@@ -20,6 +20,21 @@ def is_feasible(trial: optuna.trial.FrozenTrial) -> bool:
     return all(value <= 0 for value in trial.constraints.values())
 
 
+def infeasibility_note(study: optuna.Study) -> str | None:
+    """When no complete trial is feasible: which constraints ruled the trials out, most frequent first."""
+    done = [t for t in study.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    if not done or any(is_feasible(t) for t in done):
+        return None
+    broken: dict[str, int] = {}
+    for trial in done:
+        for name, value in trial.constraints.items():
+            if value > 0:
+                broken[name] = broken.get(name, 0) + 1
+    ranked = sorted(broken.items(), key=lambda item: -item[1])
+    parts = ", ".join(f"{name} in {count} of {len(done)}" for name, count in ranked)
+    return f"no feasible design: the constraints ruled out every trial ({parts}); relax the first one"
+
+
 def trials_frame(study: optuna.Study, config: SearchConfig) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     names = [o.name for o in config.objectives]

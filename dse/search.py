@@ -22,6 +22,7 @@ import sqlalchemy.exc
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from contract.devices import Device
 from dse import faults
 from dse.config import QUALITY_OBJECTIVES, PretrainedSection, SearchConfig, param_values
 from dse.errors import SearchAborted, StorageFailed
@@ -29,7 +30,7 @@ from dse.evaluate import dataset_for, train_candidate, validation_splits
 from dse.execution import describe, make_executor, started_at
 from dse.labels import write_labels
 from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, creation_lock, driver_alive
-from dse.results import write_results
+from dse.results import infeasibility_note, write_results
 from dse.scaling import saturation_warning, write_scaler
 from dse.space import pretrained_layers, sample_candidate
 from dse.storage import open_storage, resolve_storage_url
@@ -41,6 +42,7 @@ from dse.study_checks import (
     write_snapshot,
 )
 from estimators import Calibration, DesignEstimate, default_calibration, estimate_design, get_device, load_calibration
+from estimators.application import period_energy
 
 # A failed write with these stops the search (every later trial would fail the same way) instead of failing trials.
 ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
@@ -88,10 +90,46 @@ def calibration_for(config: SearchConfig, family: str) -> Calibration:
     return default_calibration(family)
 
 
+def application_numbers(
+    config: SearchConfig, estimate: DesignEstimate, device: Device, calibration: Calibration
+) -> dict[str, object]:
+    """Energy per request period and the strategy between requests (empty without an application section)."""
+    if config.application is None:
+        return {}
+    app = config.application
+    return period_energy(estimate, device, calibration, app.period_ms, app.strategy).as_dict()
+
+
+def limit_violations(config: SearchConfig, estimate: DesignEstimate, numbers: dict[str, object]) -> list[str]:
+    """The search file's limits a design breaks, as text for the violations column (the device's are the estimate's)."""
+    limits, found = config.constraints, []
+    for name, limit, value, unit in (
+        ("max_latency_us", limits.max_latency_us, estimate.latency_us, "µs"),
+        ("max_power_mw", limits.max_power_mw, estimate.power_mw, "mW"),
+        ("max_energy_uj", limits.max_energy_uj, estimate.energy_uj, "µJ"),
+    ):
+        if limit is not None and value > limit:
+            found.append(f"constraints.{name}: {value:.4g} {unit} > {limit:g} {unit}")
+    if config.application is not None:
+        app, latency_ms = config.application, estimate.latency_us / 1000.0
+        if latency_ms > app.deadline:
+            found.append(f"application.deadline_ms: latency {latency_ms:.4g} ms > {app.deadline:g} ms")
+        power = float(numbers["period_power_mw"])  # type: ignore[arg-type]
+        if app.power_budget_mw is not None and power > app.power_budget_mw:
+            found.append(f"application.power_budget_mw: {power:.4g} mW > {app.power_budget_mw:g} mW")
+        if not math.isfinite(power) and latency_ms <= app.deadline:
+            found.append(f"application.strategy: {numbers['strategy_reason']}")
+    return found
+
+
 def constraint_values(
-    config: SearchConfig, design_device: str, estimate: DesignEstimate, clock: float
+    config: SearchConfig,
+    design_device: str,
+    estimate: DesignEstimate,
+    clock: float,
+    numbers: dict[str, object] | None = None,
 ) -> dict[str, float]:
-    """Optuna's convention: feasible when every value <= 0."""
+    """Optuna's convention: feasible when every value <= 0. ``numbers``: the application's (application_numbers)."""
     values: dict[str, float] = {}
     limits = config.constraints
     if limits.fit_device and estimate.cycles > 0:
@@ -109,19 +147,33 @@ def constraint_values(
         values["power_mw"] = estimate.power_mw - limits.max_power_mw
     if limits.max_energy_uj is not None:
         values["energy_uj"] = estimate.energy_uj - limits.max_energy_uj
+    if config.application is not None and numbers:
+        app = config.application
+        values["deadline_ms"] = estimate.latency_us / 1000.0 - app.deadline
+        power = float(numbers["period_power_mw"])  # type: ignore[arg-type]
+        budget = app.power_budget_mw if app.power_budget_mw is not None else math.inf
+        values["power_budget_mw"] = power - budget if math.isfinite(power) else 1e30  # inf: the period is unservable
     return values
 
 
 _WORST = {"accuracy": 0.0, "error": 1.0, "mse": math.inf}
 
 
-def objective_values(config: SearchConfig, estimate: DesignEstimate, metrics: dict[str, float] | None) -> list[float]:
-    """Quality comes from the validation split of the integer model; untrained candidates get the worst value."""
+def objective_values(
+    config: SearchConfig,
+    estimate: DesignEstimate,
+    metrics: dict[str, float] | None,
+    numbers: dict[str, object] | None = None,
+) -> list[float]:
+    """Quality comes from the validation split of the integer model; untrained candidates get the worst value.
+    ``numbers``: the application's (energy_per_period_uj)."""
     values = []
     for objective in config.objectives:
         name = objective.name
         if name in QUALITY_OBJECTIVES:
             values.append(_WORST[name] if metrics is None else float(metrics[f"val_{name}"]))
+        elif numbers and name in numbers:
+            values.append(min(float(numbers[name]), 1e30))  # type: ignore[arg-type]  # optuna refuses inf
         else:
             values.append(float(getattr(estimate, name)))
     return values
@@ -196,6 +248,7 @@ class _InFlight:
     trial: optuna.Trial
     estimate: DesignEstimate
     submitted: float  # monotonic
+    numbers: dict[str, object] = field(default_factory=dict)  # the application's (application_numbers)
 
     def deadline(self, future: Future[Any], timeout_s: float | None) -> float:
         """Counted from when a worker began the trial (local workers tell), else from submission (Ray)."""
@@ -285,14 +338,17 @@ def run_search(
             estimate = estimate_design(
                 candidate.design, calibration_for(config, device.family), device, activity=config.hardware.activity
             )
+            calibration = calibration_for(config, device.family)
+            numbers = application_numbers(config, estimate, device, calibration)
+            estimate.violations.extend(limit_violations(config, estimate, numbers))
             trial.set_user_attr("candidate", candidate.to_dict())
-            trial.set_user_attr("estimate", estimate.as_dict())
-            constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz)
+            trial.set_user_attr("estimate", estimate.as_dict() | numbers)
+            constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers)
             for key, value in constraints.items():
                 trial.set_constraint(key, value)
             if not config.constraints.train_infeasible and any(value > 0 for value in constraints.values()):
                 trial.set_user_attr("trained", False)
-                study.tell(trial, objective_values(config, estimate, None))
+                study.tell(trial, objective_values(config, estimate, None, numbers))
                 return
             artifacts = results_dir / "trials" / f"{trial.number:05d}"
             future = executor.submit(
@@ -304,7 +360,7 @@ def run_search(
         except BaseException:  # Ctrl-C / SIGTERM between ask and submit
             interrupt(trial)
             raise
-        in_flight[future] = _InFlight(trial, estimate, time.monotonic())
+        in_flight[future] = _InFlight(trial, estimate, time.monotonic(), numbers)
 
     def collect(future: Future[Any]) -> None:
         item = in_flight.pop(future)
@@ -324,7 +380,7 @@ def run_search(
         except Exception as error:  # any training error is a failed trial, not a failed study
             fail(trial, describe(error))
             return
-        values = objective_values(config, item.estimate, outcome["metrics"])
+        values = objective_values(config, item.estimate, outcome["metrics"], item.numbers)
         if not all(math.isfinite(value) for value in values):  # Optuna would fail it silently, without a reason
             fail(trial, f"non-finite objective values {values} (e.g. an empty validation split)")
             return
@@ -400,5 +456,7 @@ def run_search(
     executor.shutdown()
     lease.release()
     pareto = write_results(*written)
+    if note := infeasibility_note(study):
+        notes.append(note)
     failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
     return SearchSummary(results_dir, _complete_count(study), failed, pareto, notes)

@@ -172,7 +172,10 @@ def _strategy(args: argparse.Namespace, console: Console) -> int:
         design = AcceleratorDesign((DenseLayer(16, 8, "relu", q, FixedFormat(8, 6), q),), device.name, 32.0)
     else:
         try:
-            design = AcceleratorDesign.from_dict(json.loads(args.design.read_text()))
+            data = json.loads(args.design.read_text())
+            if isinstance(data, dict) and "layers" not in data and isinstance(data.get("design"), dict):
+                data = data["design"]  # dse export's design.json: the record holds the design under "design"
+            design = AcceleratorDesign.from_dict(data)
         except FileNotFoundError:
             raise ValueError(f"--design: file {str(args.design)!r} does not exist") from None
         except (json.JSONDecodeError, KeyError, TypeError) as error:
