@@ -294,6 +294,7 @@ class _HardwareBase(Strict):
     device: StrParam = "xc7s15"
     clock_mhz: Annotated[FloatParam, _bounded(0, None, integer=False, low_open=True)] = 100.0
     mcu_tail_layers: Annotated[IntParam, _bounded(0, MAX_HIDDEN_LAYERS + 1)] = 0
+    mcu_head_layers: Annotated[IntParam, _bounded(0, MAX_HIDDEN_LAYERS + 1)] = 0  # first layers on the RP2040
     activity: float = Field(default=0.125, gt=0, le=1)
 
     @field_validator("device")
@@ -453,6 +454,9 @@ class SearchConfig(Strict):
         if min(param_values(self.training.epochs)) < 1 and self.model.family != "pretrained":
             raise ValueError("training.epochs: values must be >= 1 (0, no training, is only for a pretrained model)")
         layers = self.model.max_layers()
+        head = min(param_values(self.hardware.mcu_head_layers))
+        if head > layers:
+            raise ValueError(f"hardware.mcu_head_layers: {head} is more than the network has layers (at most {layers})")
         tail = min(param_values(self.hardware.mcu_tail_layers))
         if tail > layers:
             raise ValueError(f"hardware.mcu_tail_layers: {tail} is more than the network has layers (at most {layers})")

@@ -51,6 +51,25 @@ def raw_test_inputs(config: SearchConfig, design: Any) -> dict[str, Any] | None:
     return {"scaler": dataset.scaler.to_dict(), "values": raw.split("test")[0][:N_TEST_VECTORS].tolist()}
 
 
+def mcu_files(config: SearchConfig, design: Any, weights: list[LayerWeights]) -> tuple[dict[str, str], str | None]:
+    """``mcu/``: the RP2040's C code with a host check on the test vectors (raw features -> reference outputs);
+    or no files and the reason (a kind the C generator does not support)."""
+    from generator.mcu_c import emit_mcu_c
+
+    dataset = dataset_for(config.dataset, config.study.seed)
+    unscaled = config.dataset.model_copy(update={"scale": "none"})
+    raw_data = dataset if dataset.scaler is None else dataset_for(unscaled, config.study.seed)
+    raw = raw_data.split("test")[0][:N_TEST_VECTORS]
+    codes = design.layers[0].in_fmt.quantize(dataset.split("test")[0][:N_TEST_VECTORS])
+    expected = run_reference(design, weights, codes)
+    scaler = dataset.scaler.to_dict() if dataset.scaler is not None else None
+    try:
+        files = emit_mcu_c(design, weights, scaler, raw, expected)
+    except ValueError as error:
+        return {}, str(error)
+    return {f"mcu/{name}": text for name, text in files.items()}, None
+
+
 def energy_record(
     config: SearchConfig, design: AcceleratorDesign, estimate: dict[str, Any], synthesis: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -140,6 +159,8 @@ def export_design(
     if raw_inputs is not None:
         files[SCALER_FILE] = json.dumps(raw_inputs["scaler"], indent=2) + "\n"
     files |= emit_project_files(design, [f"vhdl/{name}" for name in order])
+    mcu, mcu_skipped = mcu_files(config, design, weights)
+    files |= mcu
     prepare_out(Path(out), Path(results_dir), force)  # again: the folder may have appeared while we computed
     files[EXPORT_MARKER] = f"written by dse export of trial {chosen.number} from {Path(results_dir).resolve()}\n"
     write_files(files, out)
@@ -157,6 +178,7 @@ def export_design(
         "estimate": chosen.user_attrs["estimate"],
         "verified": False,
         "scaler": SCALER_FILE if raw_inputs is not None else None,
+        "mcu_code": "mcu/" if mcu else f"not generated: {mcu_skipped}",
     }
     labels = label_mapping(dataset_for(config.dataset, config.study.seed), config.dataset)
     if labels is not None:
@@ -177,6 +199,16 @@ def export_design(
             f"({result.n_vectors} vectors, {result.mismatches} mismatches, latency {result.latency_cycles}"
             f"/{result.expected_latency_cycles}, II {result.ii_cycles}/{result.expected_ii_cycles})"
         )
+    if verify and mcu:
+        from generator.mcu_verify import verify_mcu
+
+        record["mcu_verification"] = verify_mcu(out / "mcu")
+        check = record["mcu_verification"]
+        style = "green" if check["verified"] else "red"
+        console.print(
+            f"[{style}]MCU code (host gcc, FPGA emulated): {'verified' if check['verified'] else 'FAILED'} "
+            f"({check.get('vectors')} vectors, {check.get('mismatches')} mismatches) {check.get('error', '')}"
+        )
     if synth:
         from generator.synth import synthesize
 
@@ -195,6 +227,8 @@ def export_design(
         record["synthesis_plot"] = write_export_plot([out], out / "estimate_vs_synthesis.png").name
     write_report(out / "report.md", record)
     console.print(f"exported trial {chosen.number} to {out}")
+    if verify and mcu and not record["mcu_verification"]["verified"]:
+        raise VerificationFailed(f"trial {chosen.number}: the MCU code did not verify on the host; see design.json")
     if verify and not record["verified"]:
         raise VerificationFailed(f"trial {chosen.number}: simulation did not verify; see {out / 'report.md'}")
     return record

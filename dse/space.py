@@ -90,6 +90,15 @@ def sample_knobs(trial: optuna.Trial, hw: Any, index: int, knobs: tuple[Knob, ..
     return values
 
 
+def place_on_mcu(trial: optuna.Trial, hw: Any, layers: list[Any]) -> list[Any]:
+    """The first ``mcu_head_layers`` and the last ``mcu_tail_layers`` layers run on the RP2040; the FPGA runs the
+    contiguous segment between them (none when head + tail cover the network)."""
+    n = len(layers)
+    head = min(n, int(suggest(trial, "mcu_head_layers", hw.mcu_head_layers)))
+    tail = min(n - head, int(suggest(trial, "mcu_tail_layers", hw.mcu_tail_layers)))
+    return [replace(layer, placement="mcu") if i < head or i >= n - tail else layer for i, layer in enumerate(layers)]
+
+
 def sample_candidate(
     trial: optuna.Trial,
     config: SearchConfig,
@@ -124,7 +133,6 @@ def sample_candidate(
     clock = float(suggest(trial, "clock_mhz", hw.clock_mhz))
     sizes = [n_inputs, *widths, n_outputs]
     n_layers = len(sizes) - 1
-    mcu_tail = min(n_layers, int(suggest(trial, "mcu_tail_layers", hw.mcu_tail_layers)))
     layers = []
     for index in range(n_layers):
         fan_out = sizes[index + 1]
@@ -138,9 +146,9 @@ def sample_candidate(
                 weight_fmt=weight_fmt,
                 out_fmt=act_fmt,
                 folding=folding,
-                placement="mcu" if index >= n_layers - mcu_tail else "fpga",
             )
         )
+    layers = place_on_mcu(trial, hw, layers)
     design = AcceleratorDesign(tuple(layers), device=device, clock_mhz=clock, name="dse_net")
     return Candidate(
         design=design,
@@ -253,10 +261,7 @@ def sample_conv1d_candidate(
                 folding=DenseFolding(**knobs),
             )
         )
-    mcu_tail = min(len(layers), int(suggest(trial, "mcu_tail_layers", hw.mcu_tail_layers)))
-    layers = [
-        replace(layer, placement="mcu") if i >= len(layers) - mcu_tail else layer for i, layer in enumerate(layers)
-    ]
+    layers = place_on_mcu(trial, hw, layers)
     design = AcceleratorDesign(tuple(layers), device=device, clock_mhz=clock, name="dse_net")
     return Candidate(
         design=design,
