@@ -22,11 +22,14 @@ from dse.report_md import write_report
 from dse.scaling import SCALER_FILE
 from dse.space import Candidate
 from dse.studies import artifacts_dir, open_results
+from generator.board import SPI_VECTORS, emit_board, simulate_board, spi_vectors
+from generator.testbench import expected_outputs
 
 # Written into every export folder: --force clears only folders carrying it (never a study or anything else).
 EXPORT_MARKER = ".dse-export"
 N_TEST_VECTORS = 48
 N_RANDOM_VECTORS = 24
+BOARD_VECTORS = 6  # through SPI: each costs about 64 clocks per byte in simulation
 
 
 def fpga_input_vectors(config: SearchConfig, design: Any, weights: list[LayerWeights], seed: int) -> np.ndarray:
@@ -161,6 +164,9 @@ def export_design(
     files |= emit_project_files(design, [f"vhdl/{name}" for name in order])
     mcu, mcu_skipped = mcu_files(config, design, weights)
     files |= mcu
+    board_inputs = vectors[:BOARD_VECTORS]
+    files |= emit_board(design)
+    files[f"board/{SPI_VECTORS}"] = spi_vectors(design, board_inputs, expected_outputs(design, weights, board_inputs))
     prepare_out(Path(out), Path(results_dir), force)  # again: the folder may have appeared while we computed
     files[EXPORT_MARKER] = f"written by dse export of trial {chosen.number} from {Path(results_dir).resolve()}\n"
     write_files(files, out)
@@ -199,6 +205,16 @@ def export_design(
             f"({result.n_vectors} vectors, {result.mismatches} mismatches, latency {result.latency_cycles}"
             f"/{result.expected_latency_cycles}, II {result.ii_cycles}/{result.expected_ii_cycles})"
         )
+    if verify:
+        console.print(f"simulating the SPI board top ({len(board_inputs)} vectors over SPI) ...")
+        sources = [out / "vhdl" / name for name in order]
+        record["board_verification"] = simulate_board(sources, out / "board", out / "sim_board")
+        board = record["board_verification"]
+        style = "green" if board["verified"] else "red"
+        console.print(
+            f"[{style}]SPI board top: {'verified' if board['verified'] else 'FAILED'} "
+            f"({board.get('vectors')} vectors, {board.get('mismatches')} mismatches) {board.get('error') or ''}"
+        )
     if verify and mcu:
         from generator.mcu_verify import verify_mcu
 
@@ -227,6 +243,8 @@ def export_design(
         record["synthesis_plot"] = write_export_plot([out], out / "estimate_vs_synthesis.png").name
     write_report(out / "report.md", record)
     console.print(f"exported trial {chosen.number} to {out}")
+    if verify and not record["board_verification"]["verified"]:
+        raise VerificationFailed(f"trial {chosen.number}: the SPI board top did not verify; see design.json")
     if verify and mcu and not record["mcu_verification"]["verified"]:
         raise VerificationFailed(f"trial {chosen.number}: the MCU code did not verify on the host; see design.json")
     if verify and not record["verified"]:

@@ -110,5 +110,6 @@ def test_export_with_mcu_layers_before_and_after_the_fpga_verifies_both_sides(tm
     record = json.loads((tmp_path / "out" / "design.json").read_text())
     assert [layer["placement"] for layer in record["design"]["layers"]] == ["mcu", "fpga", "mcu"]
     assert record["verified"] is True and record["mcu_verification"]["verified"] is True
+    assert record["board_verification"]["verified"] is True  # the SPI top, end to end
     assert record["mcu_verification"]["vectors"] == 44  # the whole test split (15 % of 300 rows), up to 48
     assert record["mcu_verification"]["mismatches"] == 0
