@@ -275,6 +275,7 @@ class QuantizationSection(Strict):
     activation_int_bits: Annotated[IntParam, _bounded(1, MAX_BITS)] = 3
     weight_bits: Annotated[IntParam, _bounded(2, MAX_BITS)] = 8
     weight_int_bits: Annotated[IntParam, _bounded(1, MAX_BITS)] = 1
+    per_layer: StrictBool = False  # mixed precision: activation/weight bits per layer boundary / layer
 
     @model_validator(mode="after")
     def _int_bits_fit(self) -> QuantizationSection:
@@ -422,6 +423,8 @@ class SearchSection(Strict):
     storage: str | None = None
     population_size: int = Field(default=12, ge=2)
     max_failures: int = Field(default=10, ge=1)
+    mode: Literal["joint", "model", "hardware"] = "joint"  # what is searched (docs/search-file.md)
+    reuse_training: bool = True  # a network already trained (same layers, formats, training) is not trained again
 
 
 class ExecutionSection(Strict):
@@ -430,6 +433,11 @@ class ExecutionSection(Strict):
     address: str | None = None
     trial_timeout_s: float | None = Field(default=None, gt=0)
     max_retries: int = Field(default=1, ge=0)  # Ray: re-runs of a trial whose worker died
+
+
+def searched_keys(section: BaseModel) -> list[str]:
+    """Keys of a section given as a range or choices (what a search varies)."""
+    return [name for name, value in section if isinstance(value, IntRange | FloatRange | Choices)]
 
 
 class SearchConfig(Strict):
@@ -460,6 +468,16 @@ class SearchConfig(Strict):
         tail = min(param_values(self.hardware.mcu_tail_layers))
         if tail > layers:
             raise ValueError(f"hardware.mcu_tail_layers: {tail} is more than the network has layers (at most {layers})")
+        if self.quantization.per_layer and self.model.family == "conv1d":
+            raise ValueError("quantization.per_layer: supported for the mlp and pretrained families, not conv1d yet")
+        if self.search.mode != "joint":
+            fixed_sections = ("hardware",) if self.search.mode == "model" else ("model", "quantization", "training")
+            for section in fixed_sections:
+                if searched := searched_keys(getattr(self, section)):
+                    raise ValueError(
+                        f"search.mode: {self.search.mode!r} keeps {section} fixed, but {section}.{searched[0]} is "
+                        "a range or choices; give one value, or use mode joint"
+                    )
         if "energy_per_period_uj" in names and self.application is None:
             raise ValueError("objectives: energy_per_period_uj needs an application section (period_ms, ...)")
         task = self.dataset.builtin_task

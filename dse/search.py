@@ -298,6 +298,10 @@ def run_search(
     if warning := saturation_warning(dataset.x_train, int_bits, config.dataset.scale):
         console.print(f"[yellow]{warning}")
     retried = recover_interrupted(study)
+    trained: dict[str, optuna.trial.FrozenTrial] = {}  # training_key -> the trial that trained that network
+    for done in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        if done.user_attrs.get("trained") and "trained_by" not in done.user_attrs and "training_key" in done.user_attrs:
+            trained.setdefault(done.user_attrs["training_key"], done)
     if retried:
         console.print(f"[yellow]{retried} trial(s) interrupted by an earlier crash are marked FAIL and queued again")
     target = n_trials or config.search.n_trials
@@ -350,6 +354,12 @@ def run_search(
                 trial.set_user_attr("trained", False)
                 study.tell(trial, objective_values(config, estimate, None, numbers))
                 return
+            key = candidate.training_key()
+            trial.set_user_attr("training_key", key)
+            source = trained.get(key) if config.search.reuse_training else None
+            if source is not None:  # the same network, trained already: only the accelerator differs
+                reuse(trial, source, objective_values(config, estimate, source.user_attrs["metrics"], numbers))
+                return
             artifacts = results_dir / "trials" / f"{trial.number:05d}"
             future = executor.submit(
                 work, dataset_json, config.study.seed, candidate.to_dict(), trial.number, str(artifacts)
@@ -388,6 +398,15 @@ def run_search(
         trial.set_user_attr("metrics", outcome["metrics"])
         trial.set_user_attr("train_seconds", outcome["seconds"])
         trial.set_user_attr("artifacts", f"trials/{trial.number:05d}")  # relative: the study folder may move
+        study.tell(trial, values)
+        trained.setdefault(trial.user_attrs["training_key"], study.get_trials(deepcopy=False)[trial.number])
+
+    def reuse(trial: optuna.Trial, source: optuna.trial.FrozenTrial, values: list[float]) -> None:
+        """Complete ``trial`` with the metrics and weights of ``source``, which trained the same network."""
+        for name in ("metrics", "artifacts", "train_seconds"):
+            trial.set_user_attr(name, source.user_attrs[name])
+        trial.set_user_attr("trained", True)
+        trial.set_user_attr("trained_by", source.number)
         study.tell(trial, values)
 
     def expire() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -40,6 +42,16 @@ class Candidate:
             "repeats": self.repeats,
             "pretrained": self.pretrained,
         }
+
+    def training_key(self) -> str:
+        """Everything training depends on: the layers without their folding and placement (the accelerator does
+        not change the weights), and the training settings. Equal keys train the same network."""
+        layers = [
+            {k: v for k, v in layer.to_dict().items() if k not in ("folding", "placement")}
+            for layer in self.design.layers
+        ]
+        data = self.to_dict() | {"design": layers}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Candidate:
@@ -90,6 +102,28 @@ def sample_knobs(trial: optuna.Trial, hw: Any, index: int, knobs: tuple[Knob, ..
     return values
 
 
+def sample_formats(trial: optuna.Trial, quant: Any, n_layers: int) -> tuple[list[FixedFormat], list[FixedFormat]]:
+    """Activation formats at the n_layers + 1 layer boundaries and the n_layers weight formats. With
+    ``quantization.per_layer`` every boundary and every layer gets its own bits (``activation_bits_<i>``,
+    ``weight_bits_<i>``); the integer bits stay shared."""
+    act_int = int(suggest(trial, "activation_int_bits", quant.activation_int_bits))
+    weight_int = int(suggest(trial, "weight_int_bits", quant.weight_int_bits))
+    if not quant.per_layer:
+        act = _format(int(suggest(trial, "activation_bits", quant.activation_bits)), act_int)
+        weight = _format(int(suggest(trial, "weight_bits", quant.weight_bits)), weight_int)
+        return [act] * (n_layers + 1), [weight] * n_layers
+    acts = [
+        _format(int(suggest(trial, f"activation_bits_{i}", quant.activation_bits)), act_int)
+        for i in range(n_layers + 1)
+    ]
+    weights = [_format(int(suggest(trial, f"weight_bits_{i}", quant.weight_bits)), weight_int) for i in range(n_layers)]
+    for i in range(n_layers):  # a layer cannot output more fractional bits than its product has: capped
+        most = acts[i].frac_bits + weights[i].frac_bits
+        if acts[i + 1].frac_bits > most:
+            acts[i + 1] = FixedFormat(acts[i + 1].total_bits - (acts[i + 1].frac_bits - most), most)
+    return acts, weights
+
+
 def place_on_mcu(trial: optuna.Trial, hw: Any, layers: list[Any]) -> list[Any]:
     """The first ``mcu_head_layers`` and the last ``mcu_tail_layers`` layers run on the RP2040; the FPGA runs the
     contiguous segment between them (none when head + tail cover the network)."""
@@ -121,18 +155,11 @@ def sample_candidate(
         widths = [int(suggest(trial, f"width_{i}", model.width)) for i in range(hidden)]
         activation = str(suggest(trial, "activation", model.activation))
         activations = [activation] * hidden + ["identity"]
-    act_fmt = _format(
-        int(suggest(trial, "activation_bits", quant.activation_bits)),
-        int(suggest(trial, "activation_int_bits", quant.activation_int_bits)),
-    )
-    weight_fmt = _format(
-        int(suggest(trial, "weight_bits", quant.weight_bits)),
-        int(suggest(trial, "weight_int_bits", quant.weight_int_bits)),
-    )
-    device = str(suggest(trial, "device", hw.device))
-    clock = float(suggest(trial, "clock_mhz", hw.clock_mhz))
     sizes = [n_inputs, *widths, n_outputs]
     n_layers = len(sizes) - 1
+    act_fmts, weight_fmts = sample_formats(trial, quant, n_layers)
+    device = str(suggest(trial, "device", hw.device))
+    clock = float(suggest(trial, "clock_mhz", hw.clock_mhz))
     layers = []
     for index in range(n_layers):
         fan_out = sizes[index + 1]
@@ -142,9 +169,9 @@ def sample_candidate(
                 in_features=sizes[index],
                 out_features=fan_out,
                 activation=activations[index],
-                in_fmt=act_fmt,
-                weight_fmt=weight_fmt,
-                out_fmt=act_fmt,
+                in_fmt=act_fmts[index],
+                weight_fmt=weight_fmts[index],
+                out_fmt=act_fmts[index + 1],
                 folding=folding,
             )
         )

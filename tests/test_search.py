@@ -112,8 +112,10 @@ def test_trials_csv_content(finished: tuple[Path, pd.DataFrame]) -> None:
             assert folding.simd == min(trial.params[f"simd_{i}"], layer.in_features)
             assert folding.multiplier == trial.params[f"multiplier_{i}"]
             assert folding.weight_storage == trial.params[f"weight_storage_{i}"]
-    for number in trained["number"]:
-        assert (results / "trials" / f"{number:05d}" / "weights.npz").is_file()
+    # A trial whose network was trained already (same layers, formats, training) reuses that training's weights.
+    for number, source in zip(trained["number"], trained["trained_by"], strict=True):
+        assert source <= number and (results / "trials" / f"{int(source):05d}" / "weights.npz").is_file()
+        assert trained.set_index("number").loc[int(source), "trained_by"] == source
 
 
 def test_pareto_front_is_non_dominated_and_complete(finished: tuple[Path, pd.DataFrame]) -> None:
