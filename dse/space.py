@@ -124,6 +124,30 @@ def sample_formats(trial: optuna.Trial, quant: Any, n_layers: int) -> tuple[list
     return acts, weights
 
 
+def finish_candidate(
+    trial: optuna.Trial,
+    config: SearchConfig,
+    layers: list[Any],
+    device: str,
+    clock: float,
+    pretrained: dict[str, str] | None = None,
+) -> Candidate:
+    """Every family's last step: MCU placement, the design, and the training settings."""
+    train = config.training
+    design = AcceleratorDesign(
+        tuple(place_on_mcu(trial, config.hardware, layers)), device=device, clock_mhz=clock, name="dse_net"
+    )
+    return Candidate(
+        design=design,
+        epochs=int(suggest(trial, "epochs", train.epochs)),
+        learning_rate=float(suggest(trial, "learning_rate", train.learning_rate)),
+        batch_size=int(suggest(trial, "batch_size", train.batch_size)),
+        folds=train.folds,
+        repeats=train.repeats,
+        pretrained=pretrained,
+    )
+
+
 def place_on_mcu(trial: optuna.Trial, hw: Any, layers: list[Any]) -> list[Any]:
     """The first ``mcu_head_layers`` and the last ``mcu_tail_layers`` layers run on the RP2040; the FPGA runs the
     contiguous segment between them (none when head + tail cover the network)."""
@@ -143,7 +167,7 @@ def sample_candidate(
     """One candidate of the search file's model family; ``input_shape`` is (channels, length) for series."""
     if config.model.family == "conv1d":
         return sample_conv1d_candidate(trial, config, input_shape or (1, n_inputs), n_outputs)
-    model, quant, hw, train = config.model, config.quantization, config.hardware, config.training
+    model, quant, hw = config.model, config.quantization, config.hardware
     pretrained = None
     if isinstance(model, PretrainedSection):
         pretrained = {"path": str(model.path), "activation": model.activation}
@@ -175,17 +199,7 @@ def sample_candidate(
                 folding=folding,
             )
         )
-    layers = place_on_mcu(trial, hw, layers)
-    design = AcceleratorDesign(tuple(layers), device=device, clock_mhz=clock, name="dse_net")
-    return Candidate(
-        design=design,
-        epochs=int(suggest(trial, "epochs", train.epochs)),
-        learning_rate=float(suggest(trial, "learning_rate", train.learning_rate)),
-        batch_size=int(suggest(trial, "batch_size", train.batch_size)),
-        folds=train.folds,
-        repeats=train.repeats,
-        pretrained=pretrained,
-    )
+    return finish_candidate(trial, config, layers, device, clock, pretrained)
 
 
 @cache
@@ -215,7 +229,7 @@ def sample_conv1d_candidate(
 ) -> Candidate:
     """conv blocks (plain, or depthwise + pointwise when separable) -> flatten (a no-op in stream order) -> dense
     head; every conv and dense layer gets its own folding knobs."""
-    model, quant, hw, train = config.model, config.quantization, config.hardware, config.training
+    model, quant, hw = config.model, config.quantization, config.hardware
     channels, length = _series_shape(input_shape)
     blocks = int(suggest(trial, "blocks", model.blocks))
     separable = bool(suggest(trial, "separable", model.separable))
@@ -224,14 +238,8 @@ def sample_conv1d_candidate(
     pooling = str(suggest(trial, "pooling", model.pooling))
     pool_window = int(suggest(trial, "pool_window", model.pool_window)) if pooling != "none" else 0
     global_pool = bool(suggest(trial, "global_pool", model.global_pool))
-    act_fmt = _format(
-        int(suggest(trial, "activation_bits", quant.activation_bits)),
-        int(suggest(trial, "activation_int_bits", quant.activation_int_bits)),
-    )
-    weight_fmt = _format(
-        int(suggest(trial, "weight_bits", quant.weight_bits)),
-        int(suggest(trial, "weight_int_bits", quant.weight_int_bits)),
-    )
+    acts, weights = sample_formats(trial, quant, 1)
+    act_fmt, weight_fmt = acts[0], weights[0]
     device = str(suggest(trial, "device", hw.device))
     clock = float(suggest(trial, "clock_mhz", hw.clock_mhz))
     formats = {"in_fmt": act_fmt, "weight_fmt": weight_fmt, "out_fmt": act_fmt}
@@ -288,13 +296,4 @@ def sample_conv1d_candidate(
                 folding=DenseFolding(**knobs),
             )
         )
-    layers = place_on_mcu(trial, hw, layers)
-    design = AcceleratorDesign(tuple(layers), device=device, clock_mhz=clock, name="dse_net")
-    return Candidate(
-        design=design,
-        epochs=int(suggest(trial, "epochs", train.epochs)),
-        learning_rate=float(suggest(trial, "learning_rate", train.learning_rate)),
-        batch_size=int(suggest(trial, "batch_size", train.batch_size)),
-        folds=train.folds,
-        repeats=train.repeats,
-    )
+    return finish_candidate(trial, config, layers, device, clock)
