@@ -425,6 +425,8 @@ class SearchSection(Strict):
     max_failures: int = Field(default=10, ge=1)
     mode: Literal["joint", "model", "hardware"] = "joint"  # what is searched (docs/search-file.md)
     reuse_training: bool = True  # a network already trained (same layers, formats, training) is not trained again
+    levels: Literal["flat", "two"] = "flat"  # two: every trained network's accelerators are searched by estimate
+    variants_per_model: int = Field(default=6, ge=1, le=64)  # two levels: accelerators queued per trained network
 
 
 class ExecutionSection(Strict):
@@ -470,6 +472,8 @@ class SearchConfig(Strict):
             raise ValueError(f"hardware.mcu_tail_layers: {tail} is more than the network has layers (at most {layers})")
         if self.quantization.per_layer and self.model.family == "conv1d":
             raise ValueError("quantization.per_layer: supported for the mlp and pretrained families, not conv1d yet")
+        if self.search.levels == "two" and not self.search.reuse_training:
+            raise ValueError("search.levels: two needs search.reuse_training (queued accelerators reuse the training)")
         if self.search.mode != "joint":
             fixed_sections = ("hardware",) if self.search.mode == "model" else ("model", "quantization", "training")
             for section in fixed_sections:

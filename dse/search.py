@@ -28,6 +28,7 @@ from dse.config import QUALITY_OBJECTIVES, PretrainedSection, SearchConfig, para
 from dse.errors import SearchAborted, StorageFailed
 from dse.evaluate import dataset_for, train_candidate, validation_splits
 from dse.execution import describe, make_executor, started_at
+from dse.hardware_space import hardware_pareto
 from dse.labels import write_labels
 from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, creation_lock, driver_alive
 from dse.results import infeasibility_note, write_results
@@ -399,7 +400,37 @@ def run_search(
         trial.set_user_attr("train_seconds", outcome["seconds"])
         trial.set_user_attr("artifacts", f"trials/{trial.number:05d}")  # relative: the study folder may move
         study.tell(trial, values)
-        trained.setdefault(trial.user_attrs["training_key"], study.get_trials(deepcopy=False)[trial.number])
+        frozen = study.get_trials(deepcopy=False)[trial.number]
+        trained.setdefault(trial.user_attrs["training_key"], frozen)
+        if config.search.levels == "two":
+            queue_accelerators(frozen)
+
+    def score(params: dict[str, Any]) -> list[float] | None:
+        """Cost objectives (to minimize) of one accelerator of a trained network; None when infeasible."""
+        candidate = sample_candidate(
+            optuna.trial.FixedTrial(params), config, dataset.n_features, dataset.n_outputs, dataset.input_shape
+        )
+        device = get_device(candidate.design.device)
+        calibration = calibration_for(config, device.family)
+        estimate = estimate_design(candidate.design, calibration, device, activity=config.hardware.activity)
+        numbers = application_numbers(config, estimate, device, calibration)
+        if any(
+            v > 0
+            for v in constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers).values()
+        ):
+            return None
+        values = objective_values(config, estimate, None, numbers)
+        return [
+            value if objective.resolved_direction == "minimize" else -value
+            for objective, value in zip(config.objectives, values, strict=True)
+            if objective.name not in QUALITY_OBJECTIVES
+        ]
+
+    def queue_accelerators(source: optuna.trial.FrozenTrial) -> None:
+        """The inner level: the estimator Pareto set of the network's accelerators, queued as trials that reuse
+        its training."""
+        for params in hardware_pareto(source, score, config.search.variants_per_model, seed=source.number):
+            study.enqueue_trial(params, user_attrs={"variant_of": source.number}, skip_if_exists=True)
 
     def reuse(trial: optuna.Trial, source: optuna.trial.FrozenTrial, values: list[float]) -> None:
         """Complete ``trial`` with the metrics and weights of ``source``, which trained the same network."""
