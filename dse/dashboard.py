@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
+import signal
 import socket
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -54,7 +54,20 @@ def serve(results_dir: Path, port: int, console: Console) -> None:
     from optuna_dashboard import wsgi
 
     app = wsgi(open_storage(config.search.storage, Path(results_dir)))
-    # Our own wsgiref loop in the main thread: Ctrl-C (SIGINT) ends serve_forever within its 0.5 s poll, always.
-    with make_server(HOST, port, app, handler_class=_QuietHandler) as server, contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever(poll_interval=0.5)
+    # Ctrl-C and SIGTERM only set a flag: an exception raised inside a request would be swallowed by wsgiref's
+    # error handler (and the server would keep running); the loop checks the flag at least every 0.5 s.
+    stop: list[int] = []
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop.append(signum)
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with make_server(HOST, port, app, handler_class=_QuietHandler) as server:
+            server.timeout = 0.5
+            while not stop:
+                server.handle_request()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     console.print("dashboard stopped")
