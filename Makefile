@@ -26,3 +26,4 @@ bench: setup
 	.venv/bin/python benchmarks/estimator_accuracy.py
 	.venv/bin/python benchmarks/trial_throughput.py
 	.venv/bin/python benchmarks/peer_area.py --quick
+	.venv/bin/python benchmarks/variant_speed.py
