@@ -3,11 +3,14 @@
 A pooling layer holds one running register per channel (FF), selects the current channel's register (a mux),
 merges the new element (a comparator and a mux for max, an adder for average), and for average multiplies the
 window sum by the constant reciprocal as a sum of shifts (LUT adders, never a DSP) and saturates. The rules are
-checked against synthesis in tests/test_pool_kind.py (tolerance stated there); there is no fitted calibration.
+scaled per family by a calibration sweep (`dse calibrate sweep --kind maxpool1d|avgpool1d`, then `fit --kind`).
 """
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from importlib import resources
 from typing import Any
 
 from contract.layers.pool import AvgPool1dLayer
@@ -17,7 +20,38 @@ from estimators.calibration import Calibration
 MUX_INPUTS_PER_LUT = {"xc7": 4, "ice40": 2}  # a LUT6 is a 4:1 mux; a LUT4 a 2:1 mux
 
 
+PARTS = ("multipliers", "engine", "buffer", "const")  # the kind-calibration layout (dse.calibrate.kinds)
+
+
+def pool_parts(layer: Any, calibration: Calibration) -> dict[str, float]:
+    """The rule estimate as the kind fit's "engine" part (pooling has no multipliers and no input buffer)."""
+    _, _, lut, ff, _, _ = rule_numbers(layer, calibration)
+    return {f"{part}_{what}": 0.0 for part in PARTS[:-1] for what in ("lut", "ff")} | {
+        "engine_lut": lut,
+        "engine_ff": ff,
+    }
+
+
+@cache
+def pool_coefficients(kind: str, family: str) -> dict[str, tuple[float, ...]]:
+    """(multipliers, engine, buffer, const) for LUT and FF from estimators/calibration/<kind>.json; the rules
+    unscaled (0, 1, 0, 0) for a family without a fit."""
+    resource = resources.files("estimators").joinpath("calibration", f"{kind}.json")
+    fitted = (json.loads(resource.read_text()) if resource.is_file() else {}).get(family, {})
+    prior = (0.0, 1.0, 0.0, 0.0)
+    return {what: tuple(float(fitted[what][p]) for p in PARTS) if what in fitted else prior for what in ("lut", "ff")}
+
+
 def pool_numbers(layer: Any, calibration: Calibration) -> LayerNumbers:
+    """The rules, scaled by the kind's calibration sweep (`dse calibrate fit --kind maxpool1d|avgpool1d`)."""
+    cycles, bound, lut, ff, dsp, bram = rule_numbers(layer, calibration)
+    coefficients = pool_coefficients(layer.kind, calibration.bram_kind)
+    _, lut_scale, _, lut_const = coefficients["lut"]
+    _, ff_scale, _, ff_const = coefficients["ff"]
+    return cycles, bound, lut_scale * lut + lut_const, ff_scale * ff + ff_const, dsp, bram
+
+
+def rule_numbers(layer: Any, calibration: Calibration) -> LayerNumbers:
     family = calibration.bram_kind
     acc_bits = layer.sum_bits if isinstance(layer, AvgPool1dLayer) else layer.in_fmt.total_bits
     out_bits = layer.out_fmt.total_bits

@@ -29,9 +29,12 @@ from dse.calibrate.space import SWEEP_SAMPLERS, single_layer_design, weights_see
 from dse.calibrate.sweep import MEASURED, generator_version
 from estimators.calibration import default_calibration
 from estimators.conv import conv_parts
+from estimators.pool import pool_parts
 from estimators.system import LAYER_ESTIMATORS
 
 PARTS = ("multipliers", "engine", "buffer", "const")
+KIND_PARTS = {"conv1d": conv_parts, "maxpool1d": pool_parts, "avgpool1d": pool_parts}  # each kind's unscaled parts
+KIND_EMITTERS = (("conv_vhdl.py", "conv"), ("pool_vhdl.py", "pool"))  # modules and template folders outside vhdl.py
 COLUMNS = ("sample", "family", "kind", "layer", *(f"{p}_{w}" for w in ("lut", "ff") for p in PARTS[:-1]), *MEASURED)
 COLUMNS += ("est_lut", "est_ff", "runtime_s", "error")
 
@@ -65,8 +68,9 @@ def kind_generator_version() -> str:
     """generator_version plus the kind emitters outside generator.vhdl (conv_vhdl.py, templates/conv/)."""
     digest = hashlib.sha256(generator_version().encode())
     root = resources.files("generator")
-    for entry in [root.joinpath("conv_vhdl.py"), *sorted(root.joinpath("templates", "conv").iterdir(), key=str)]:
-        digest.update(entry.name.encode() + entry.read_bytes())
+    for module, folder in KIND_EMITTERS:
+        for entry in [root.joinpath(module), *sorted(root.joinpath("templates", folder).iterdir(), key=str)]:
+            digest.update(entry.name.encode() + entry.read_bytes())
     return digest.hexdigest()[:12]
 
 
@@ -76,8 +80,8 @@ def run_kind_sweep(
     """Synthesize ``samples`` single layers of ``kind`` (cached by design, weights, tools and generator)."""
     from generator.synth import tool_versions
 
-    if kind not in SWEEP_SAMPLERS or kind == "dense":
-        raise ValueError(f"--kind must be one of {', '.join(k for k in SWEEP_SAMPLERS if k != 'dense')} here")
+    if kind not in KIND_PARTS:
+        raise ValueError(f"--kind must be one of {', '.join(KIND_PARTS)} here")
     started = time.perf_counter()
     rng = np.random.default_rng(seed)
     layers = [SWEEP_SAMPLERS[kind](rng) for _ in range(samples)]
@@ -105,7 +109,7 @@ def run_kind_sweep(
             cache.put(key, measured[index])
     rows = []
     for index, layer in enumerate(layers):
-        parts = conv_parts(layer, calibration)
+        parts = KIND_PARTS[kind](layer, calibration)
         numbers = LAYER_ESTIMATORS[kind](layer, calibration)
         rows.append(
             {
