@@ -13,6 +13,7 @@ from estimators.calibration import Calibration, default_calibration
 from estimators.conv import conv_numbers
 from estimators.dense import dense_numbers
 from estimators.pool import pool_numbers
+from estimators.recurrent import recurrent_numbers
 
 
 @dataclass(slots=True)
@@ -48,6 +49,8 @@ LAYER_ESTIMATORS: dict[str, LayerEstimator] = {
     "conv1d": conv_numbers,
     "maxpool1d": pool_numbers,
     "avgpool1d": pool_numbers,
+    "lstm": recurrent_numbers,
+    "gru": recurrent_numbers,
 }
 
 

@@ -4,12 +4,18 @@ from contract.layers.base import KINDS, PLACEMENTS, Knob, Layer, LayerShape, lay
 from contract.layers.conv import Conv1dLayer, ConvFolding, ConvWeights
 from contract.layers.dense import DenseFolding, DenseLayer, DenseWeights
 from contract.layers.pool import AvgPool1dLayer, MaxPool1dLayer, PoolFolding
+from contract.layers.recurrent import GruLayer, LstmLayer, RecurrentFolding, RecurrentLayer, RecurrentWeights
 
 __all__ = [
     "KINDS",
     "AvgPool1dLayer",
     "MaxPool1dLayer",
     "PoolFolding",
+    "GruLayer",
+    "LstmLayer",
+    "RecurrentFolding",
+    "RecurrentLayer",
+    "RecurrentWeights",
     "PLACEMENTS",
     "Conv1dLayer",
     "ConvFolding",

@@ -18,6 +18,7 @@ from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
 from contract.layers import Conv1dLayer, ConvWeights, DenseLayer, DenseWeights
 from dse.training.pool_qat import Pool1dQAT
+from dse.training.recurrent_qat import RecurrentQAT
 
 # float64 holds every integer of up to 53 bits (sign included) exactly.
 EXACT_BITS = 53
@@ -203,6 +204,8 @@ QAT_MODULES: dict[str, type[nn.Module]] = {
     "conv1d": Conv1dQAT,
     "maxpool1d": Pool1dQAT,
     "avgpool1d": Pool1dQAT,
+    "lstm": RecurrentQAT,
+    "gru": RecurrentQAT,
 }
 
 

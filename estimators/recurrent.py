@@ -1,0 +1,173 @@
+"""LSTM/GRU estimator (generator/templates/recurrent/): exact cycles; the gate-row engine costed by the fitted dense
+model (the same lanes, ROM, tree and requantization), plus rules for what only the recurrent engine has: the input
+banks holding the whole sequence, the state registers and their read muxes, the gate registers and the element-wise
+lanes (three multipliers each, DSP blocks by the family's DSP rule or LUT logic). A kind calibration
+(`dse calibrate sweep/fit --kind lstm|gru`) rescales the parts; without one the rules stand unscaled.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from operator import mul
+
+from contract.fixedpoint import FixedFormat
+from contract.layers.dense import DenseFolding
+from contract.layers.recurrent import ROW_ACTIVATIONS, RecurrentLayer
+from estimators.base import LayerNumbers
+from estimators.calibration import FEATURES, Calibration
+from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, dense_features, dsps_per_product
+
+_MUX_INPUTS_PER_LUT = {"xc7": 4, "ice40": 2}
+_PARTS = ("multipliers", "engine", "buffer", "const")
+_MULTIPLIER_FEATURES = frozenset(
+    ("soft_mult_bits", "shift_add_bits", "shift_add_sq_bits", "const_mult_bits", "few_input_bits", "soft_prod_bits")
+)
+_IS_MULTIPLIER = tuple(name in _MULTIPLIER_FEATURES for name in FEATURES)
+
+
+@dataclass(frozen=True, slots=True)
+class _EngineView:
+    """The gate-row engine as the dense engine it is (what estimators.dense.dense_features reads)."""
+
+    folding: DenseFolding
+    in_fmt: FixedFormat
+    weight_fmt: FixedFormat
+    out_fmt: FixedFormat
+    groups: int
+    chunks: int
+    acc_bits: int
+    select_structure: tuple[int, int, int, int, int]
+    rom_storage: str
+
+    def buffer_storage_on(self, family: str) -> str:
+        return "lutram"  # the sequence buffer is costed below
+
+
+def engine_view(layer: RecurrentLayer) -> _EngineView:
+    f = layer.folding
+    return _EngineView(
+        DenseFolding(layer.lanes, f.simd, f.multiplier, f.weight_storage),
+        layer.in_fmt,
+        layer.weight_fmt,
+        layer.gate_fmt,
+        layer.jobs,
+        layer.chunks,
+        layer.acc_bits,
+        layer.select_structure,
+        layer.rom_storage,
+    )
+
+
+def elementwise_products(layer: RecurrentLayer) -> list[tuple[int, int]]:
+    """(a bits, b bits) of the three products of every element-wise lane."""
+    bg, bs, fg, fs = layer.gate_bits, layer.in_fmt.total_bits, layer.gate_fmt.frac_bits, layer.in_fmt.frac_bits
+    if layer.cell == "lstm":
+        bc = layer.cell_fmt.total_bits
+        return [(bg, bc), (bg, bg), (bg, bc + 1)]
+    frac = max(fg, fs)
+    return [(bg, layer.acc_bits), (bg + 1, bg + frac - fg), (bg + 1, bs + frac - fs)]
+
+
+def elementwise_dsps(layer: RecurrentLayer, calibration: Calibration) -> int:
+    if layer.folding.multiplier == "lut":
+        return 0
+    per_lane = sum(calibration.dsp_rule.dsps_per_multiplier(a, b) for a, b in elementwise_products(layer))
+    return per_lane * layer.folding.pe
+
+
+def sequence_parts(layer: RecurrentLayer, calibration: Calibration) -> tuple[float, float, float, float, float]:
+    """(multiplier LUT, other LUT, FF, buffer LUT, BRAM) of what the dense engine does not have."""
+    family = calibration.bram_kind
+    mux = _MUX_INPUTS_PER_LUT[family] - 1
+    pe, simd, units = layer.folding.pe, layer.folding.simd, layer.unit_groups * layer.folding.pe
+    bs, bg, h = layer.in_fmt.total_bits, layer.gate_bits, layer.hidden_size
+    banks = min(simd, layer.in_features)
+    depth = layer.buffer_depth + layer.chunks
+    # Input banks: RAM (LUTRAM: one LUT per bit per 64 words, plus the read mux; iCE40 shallow: registers + mux).
+    buffer_lut = ff = bram = 0.0
+    storage = layer.buffer_storage_on(family)
+    if storage == "bram":
+        bram = banks * block_ram_count(depth, bs, family)
+    elif storage == "lutram":
+        buffer_lut = banks * bs * -(-depth // 64) * 1.5
+    else:
+        ff += banks * depth * bs
+        buffer_lut = banks * bs * max(1, depth - 1) / mux
+    # State: h_arr, h_mem, the output register; every slot that reads the state muxes the H units.
+    state_slots = min(simd, layer.fan_in - layer.in_features + simd - 1, layer.hidden_size)
+    other_lut = state_slots * bs * max(1, h - 1) / mux + 2 * simd * bs  # state mux, source select
+    ff += 2 * units * bs + h * bs + simd * 2 * bs
+    # Gate registers and their capture (sigmoid/tanh select per gate, raw for GRU's nx/nh).
+    gate_bits = sum(bg if a else layer.acc_bits for a in ROW_ACTIVATIONS[layer.cell])
+    ff += pe * gate_bits
+    other_lut += pe * gate_bits * (1 if layer.gate_lanes > 1 else 1.5)
+    # Element-wise lanes: rounding adders, saturation and the pipeline registers.
+    products = elementwise_products(layer)
+    widest = max(a + b for a, b in products)
+    other_lut += pe * 3 * widest
+    ff += pe * (sum(a + b for a, b in products) + 3 * bg)
+    if layer.cell == "lstm":
+        ff += units * layer.cell_fmt.total_bits
+        other_lut += pe * layer.cell_fmt.total_bits * max(1, layer.unit_groups - 1) / mux
+    mult_lut = 0.0
+    if layer.folding.multiplier == "lut" or not elementwise_dsps(layer, calibration):
+        mult_lut = pe * sum(a * b for a, b in products) * 0.6
+    counters = sum(
+        max(1, (n - 1).bit_length())
+        for n in (layer.seq_len, layer.in_features, simd, layer.buffer_depth, layer.jobs, layer.unit_groups)
+    )
+    other_lut += 2 * counters + 12
+    ff += 2 * counters + 12
+    return mult_lut, other_lut, ff, buffer_lut, bram
+
+
+def recurrent_parts(layer: RecurrentLayer, calibration: Calibration) -> dict[str, float]:
+    """The parts a kind fit scales (the layout of dse.calibrate.kinds)."""
+    view = engine_view(layer)
+    dsps = dsps_per_product(view, calibration)  # type: ignore[arg-type]
+    features = dense_features(view, dsps, ROM_WORDS_PER_LUT[calibration.bram_kind])  # type: ignore[arg-type]
+    mult_lut, other_lut, seq_ff, buffer_lut, _ = sequence_parts(layer, calibration)
+    parts = {}
+    for what, coefficients in (("lut", calibration.lut), ("ff", calibration.ff)):
+        terms = list(map(mul, coefficients, features))
+        parts[f"multipliers_{what}"] = sum(t for t, m in zip(terms, _IS_MULTIPLIER, strict=True) if m)
+        parts[f"engine_{what}"] = sum(t for t, m in zip(terms, _IS_MULTIPLIER, strict=True) if not m)
+    parts["multipliers_lut"] += mult_lut
+    parts["engine_lut"] += other_lut
+    parts["engine_ff"] += seq_ff
+    parts["buffer_lut"], parts["buffer_ff"] = buffer_lut, 0.0
+    return parts
+
+
+@cache
+def recurrent_coefficients(kind: str, family: str) -> dict[str, tuple[float, ...]]:
+    resource = resources.files("estimators").joinpath("calibration", f"{kind}.json")
+    fitted = (json.loads(resource.read_text()) if resource.is_file() else {}).get(family, {})
+    prior = (1.0, 1.0, 1.0, 0.0)
+    return {what: tuple(float(fitted[what][p]) for p in _PARTS) if what in fitted else prior for what in ("lut", "ff")}
+
+
+def recurrent_numbers(layer: RecurrentLayer, calibration: Calibration) -> LayerNumbers:
+    """(cycles, bound_cycles, lut, ff, dsp, bram)."""
+    parts = recurrent_parts(layer, calibration)
+    coefficients = recurrent_coefficients(layer.kind, calibration.bram_kind)
+    lut, ff = (
+        sum(c * parts[f"{p}_{what}"] for c, p in zip(coefficients[what], _PARTS[:-1], strict=False))
+        + coefficients[what][-1]
+        for what in ("lut", "ff")
+    )
+    family = calibration.bram_kind
+    _, _, _, _, buffer_bram = sequence_parts(layer, calibration)
+    bram = block_ram_count(layer.rom_depth, layer.rom_width, family) if layer.rom_storage == "bram" else 0.0
+    engine_dsps = dsps_per_product(engine_view(layer), calibration) * layer.lanes * layer.folding.simd  # type: ignore[arg-type]
+    return (
+        layer.latency_cycles,
+        layer.bound_cycles,
+        lut,
+        ff,
+        engine_dsps + elementwise_dsps(layer, calibration),
+        bram + buffer_bram,
+    )
