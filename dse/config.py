@@ -238,6 +238,38 @@ class Conv1dSection(Strict):
         return blocks * (per_block + pools) + globals_ + max(param_values(self.head_layers)) + 1
 
 
+MAX_HIDDEN_SIZE, MAX_RECURRENT_LAYERS = 256, 2
+
+
+class RecurrentSection(Strict):
+    """An LSTM or GRU on (channels, length) series: [projection] -> 1-2 recurrent layers -> dense head on the last
+    state (docs/search-file.md). The state uses the activation format; gates and cell state have their own bits."""
+
+    family: Literal["lstm"]
+    cell: Annotated[StrParam, _allowed("cell", ("lstm", "gru"))] = "lstm"
+    hidden_size: Annotated[IntParam, _bounded(1, MAX_HIDDEN_SIZE)] = 16
+    layers: Annotated[IntParam, _bounded(1, MAX_RECURRENT_LAYERS)] = 1
+    projection: Annotated[IntParam, _bounded(0, MAX_CHANNELS)] = 0  # 0: none; else channels of a linear kernel-1 conv
+    head_layers: Annotated[IntParam, _bounded(0, MAX_HIDDEN_LAYERS)] = 0
+    head_width: Annotated[IntParam, _bounded(1, MAX_WIDTH)] = 16
+    activation: Annotated[StrParam, _allowed("activation", ("relu", "hardtanh", "hardsigmoid", "identity"))] = "relu"
+    gate_bits: Annotated[IntParam, _bounded(3, 18)] = 8  # gates in Q(gate_bits).(gate_bits - 2)
+    cell_bits: Annotated[IntParam, _bounded(2, MAX_BITS)] = 12  # LSTM cell state
+    cell_int_bits: Annotated[IntParam, _bounded(1, MAX_BITS)] = 4  # sign included
+
+    @model_validator(mode="after")
+    def _cell_format_fits(self) -> RecurrentSection:
+        widest = max(param_values(self.cell_bits))
+        for value in param_values(self.cell_int_bits):
+            if value > widest:
+                raise ValueError(f"cell_int_bits {value} is above every cell_bits choice (at most {widest})")
+        return self
+
+    def max_layers(self) -> int:
+        projection = 1 if max(param_values(self.projection)) > 0 else 0
+        return projection + max(param_values(self.layers)) + max(param_values(self.head_layers)) + 1
+
+
 class PretrainedSection(Strict):
     """A trained float model from a file (dse.pretrained): quantization and hardware are searched around it."""
 
@@ -255,10 +287,11 @@ def _family(value: Any) -> str:
     return str(getattr(value, "family", "mlp"))
 
 
-MODEL_FAMILIES = ("mlp", "conv1d", "pretrained")
+MODEL_FAMILIES = ("mlp", "conv1d", "lstm", "pretrained")
 ModelSection = Annotated[
     Annotated[MlpSection, Tag("mlp")]
     | Annotated[Conv1dSection, Tag("conv1d")]
+    | Annotated[RecurrentSection, Tag("lstm")]
     | Annotated[PretrainedSection, Tag("pretrained")],
     Discriminator(
         _family,
@@ -470,8 +503,10 @@ class SearchConfig(Strict):
         tail = min(param_values(self.hardware.mcu_tail_layers))
         if tail > layers:
             raise ValueError(f"hardware.mcu_tail_layers: {tail} is more than the network has layers (at most {layers})")
-        if self.quantization.per_layer and self.model.family == "conv1d":
-            raise ValueError("quantization.per_layer: supported for the mlp and pretrained families, not conv1d yet")
+        if self.quantization.per_layer and self.model.family in ("conv1d", "lstm"):
+            raise ValueError(
+                f"quantization.per_layer: supported for the mlp and pretrained families, not {self.model.family} yet"
+            )
         if self.search.levels == "two" and not self.search.reuse_training:
             raise ValueError("search.levels: two needs search.reuse_training (queued accelerators reuse the training)")
         if self.search.mode != "joint":

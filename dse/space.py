@@ -13,11 +13,12 @@ import optuna
 
 from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
-from contract.layers import DenseLayer, LayerShape
+from contract.layers import KINDS, DenseLayer, LayerShape
 from contract.layers.base import Knob
 from contract.layers.conv import CONV_KNOBS, Conv1dLayer, ConvFolding
 from contract.layers.dense import DENSE_KNOBS, DenseFolding
 from contract.layers.pool import AvgPool1dLayer, MaxPool1dLayer
+from contract.layers.recurrent import RECURRENT_KNOBS, RecurrentFolding
 from dse.config import Choices, FloatRange, IntRange, PretrainedSection, SearchConfig
 from dse.pretrained import PretrainedDense, load_pretrained
 
@@ -167,6 +168,8 @@ def sample_candidate(
     """One candidate of the search file's model family; ``input_shape`` is (channels, length) for series."""
     if config.model.family == "conv1d":
         return sample_conv1d_candidate(trial, config, input_shape or (1, n_inputs), n_outputs)
+    if config.model.family == "lstm":
+        return sample_recurrent_candidate(trial, config, input_shape or (1, n_inputs), n_outputs)
     model, quant, hw = config.model, config.quantization, config.hardware
     pretrained = None
     if isinstance(model, PretrainedSection):
@@ -296,4 +299,68 @@ def sample_conv1d_candidate(
                 folding=DenseFolding(**knobs),
             )
         )
+    return finish_candidate(trial, config, layers, device, clock)
+
+
+def dense_head(
+    trial: optuna.Trial, config: SearchConfig, layers: list[Any], inputs: int, n_outputs: int, formats: dict[str, Any]
+) -> None:
+    """head_layers dense layers of head_width_<i> (the model's activation), then the identity output layer."""
+    model, hw = config.model, config.hardware
+    head = int(suggest(trial, "head_layers", model.head_layers))
+    sizes = [inputs] + [int(suggest(trial, f"head_width_{i}", model.head_width)) for i in range(head)] + [n_outputs]
+    activation = str(suggest(trial, "activation", model.activation))
+    for position in range(len(sizes) - 1):
+        last = position == len(sizes) - 2
+        knobs = sample_knobs(trial, hw, len(layers), DENSE_KNOBS, LayerShape(sizes[position], sizes[position + 1]))
+        layers.append(
+            DenseLayer(
+                sizes[position],
+                sizes[position + 1],
+                "identity" if last else activation,
+                **formats,
+                folding=DenseFolding(**knobs),
+            )
+        )
+
+
+def sample_recurrent_candidate(
+    trial: optuna.Trial, config: SearchConfig, input_shape: tuple[int, ...], n_outputs: int
+) -> Candidate:
+    """[linear kernel-1 projection] -> ``layers`` lstm/gru layers (all but the last return every step's state) ->
+    dense head on the last state; every layer gets its own folding knobs."""
+    model, quant, hw = config.model, config.quantization, config.hardware
+    channels, length = _series_shape(input_shape)
+    cell = str(suggest(trial, "cell", model.cell))
+    acts, weights = sample_formats(trial, quant, 1)
+    act_fmt, weight_fmt = acts[0], weights[0]
+    # The gates' fractional bits come from the product's: gate_bits is capped at in frac + weight frac + 2.
+    gate_bits = min(int(suggest(trial, "gate_bits", model.gate_bits)), act_fmt.frac_bits + weight_fmt.frac_bits + 2)
+    cell_bits = int(suggest(trial, "cell_bits", model.cell_bits))
+    cell_fmt = _format(cell_bits, int(suggest(trial, "cell_int_bits", model.cell_int_bits)))
+    device = str(suggest(trial, "device", hw.device))
+    clock = float(suggest(trial, "clock_mhz", hw.clock_mhz))
+    formats = {"in_fmt": act_fmt, "weight_fmt": weight_fmt, "out_fmt": act_fmt}
+    layers: list[Any] = []
+    projection = int(suggest(trial, "projection", model.projection))
+    if projection:
+        probe = Conv1dLayer(channels, length, projection, 1, "identity", **formats)
+        layers.append(replace(probe, folding=ConvFolding(**sample_knobs(trial, hw, 0, CONV_KNOBS, probe))))
+        channels = projection
+    count = int(suggest(trial, "layers", model.layers))
+    for index in range(count):
+        hidden = int(suggest(trial, f"hidden_size_{index}", model.hidden_size))
+        probe = KINDS[cell](
+            channels,
+            length,
+            hidden,
+            **formats,
+            gate_bits=max(3, gate_bits),
+            cell_fmt=cell_fmt,
+            return_sequence=index < count - 1,
+        )
+        knobs = sample_knobs(trial, hw, len(layers), RECURRENT_KNOBS, probe)
+        layers.append(replace(probe, folding=RecurrentFolding(**knobs)))
+        channels = hidden
+    dense_head(trial, config, layers, channels, n_outputs, formats)
     return finish_candidate(trial, config, layers, device, clock)

@@ -30,8 +30,10 @@ def _select(plan: RequantPlan, value: str, value_bits: int, target: str, indent:
     """``target := low / high / slice`` of the biased ``value`` (contract.requant), as sequential statements."""
     top = plan.slice_bits - 1
     lo, hi = -(1 << (value_bits - 1)), (1 << (value_bits - 1)) - 1
-    middle = f"{value}({top} downto {plan.shift})" if plan.slice_bits <= value_bits else (
-        f"resize({value}, {plan.slice_bits})({top} downto {plan.shift})"
+    middle = (
+        f"{value}({top} downto {plan.shift})"
+        if plan.slice_bits <= value_bits
+        else (f"resize({value}, {plan.slice_bits})({top} downto {plan.shift})")
     )
     lines = []
     below = plan.below > lo
@@ -123,15 +125,15 @@ def _slots(layer: RecurrentLayer) -> str:
         end if;"""
         choose = []
         if x_chunks:
-            choose.append(f"if r_chunk < {x_chunks} then\n            source <= \"01\";")
+            choose.append(f'if r_chunk < {x_chunks} then\n            source <= "01";')
         if all_chunks > x_chunks:
             keyword = "elsif" if choose else "if"
             choose.append(
-                f"{keyword} r_chunk < {all_chunks} then\n            source <= \"10\";\n"
+                f'{keyword} r_chunk < {all_chunks} then\n            source <= "10";\n'
                 f"            h_elem <= h_arr(to_integer(r_chunk) * {simd} {'+' if s >= c else '-'} {abs(s - c)});"
             )
         choose_text = (
-            "\n          ".join(choose) + "\n          else\n            source <= \"00\";\n          end if;"
+            "\n          ".join(choose) + '\n          else\n            source <= "00";\n          end if;'
             if choose
             else 'source <= "00";'
         )
@@ -163,7 +165,7 @@ def _mul(a: str, b: str, a_bits: int, b_bits: int, lut: bool) -> str:
     return f"shift_add({a}, {b})" if lut else f"{a} * {b}"
 
 
-SHIFT_ADD_FUNCTION = """    -- Shift-and-add product (no '*', so no tool maps it to a DSP block); the sign bit's partial is subtracted.
+SHIFT_ADD_FUNCTION = """    -- Shift-and-add product (no '*': no DSP block); the sign bit's partial is subtracted.
     function shift_add(a : signed; b : signed) return signed is
       variable sum, partial : signed(a'length + b'length - 1 downto 0);
       variable bb : signed(b'length - 1 downto 0);
@@ -190,7 +192,7 @@ def _elementwise(layer: RecurrentLayer) -> str:
         return f"signed(gate_{name}((p + 1) * {width} - 1 downto p * {width}))"
 
     head = f"""  elementwise : for p in 0 to {pe} - 1 generate
-    type state_mem_t is array (0 to {groups} - 1) of std_logic_vector({bs} - 1 downto 0);
+    type state_mem_t is array (0 to {max(2, groups)} - 1) of std_logic_vector({bs} - 1 downto 0);
     signal h_mem : state_mem_t := (others => (others => '0'));
 {SHIFT_ADD_FUNCTION if lut else ""}"""
     tail = f"""    outputs : for q in 0 to {groups} - 1 generate
@@ -208,7 +210,7 @@ def _elementwise(layer: RecurrentLayer) -> str:
             h_value = f"round_saturate(shift_left(resize(hp, {bg + bc + 1 - hp_shift}), {-hp_shift}), 0, {bs})"
         one = signed_literal(1 << fc, bc + 1)
         minus_one = signed_literal(-(1 << fc), bc + 1)
-        body = f"""    type cell_mem_t is array (0 to {groups} - 1) of signed({bc} - 1 downto 0);
+        body = f"""    type cell_mem_t is array (0 to {max(2, groups)} - 1) of signed({bc} - 1 downto 0);
     signal c_mem : cell_mem_t := (others => (others => '0'));
     signal fc : signed({bg + bc} - 1 downto 0);
     signal ig : signed({2 * bg} - 1 downto 0);
@@ -226,15 +228,20 @@ def _elementwise(layer: RecurrentLayer) -> str:
           c_mem <= (others => (others => '0'));
         end if;
         if e1_go = '1' then  -- E1: f*c and i*g
-          fc <= {_mul(gate(names[1], bg), f"c_mem(to_integer(e1_group))", bg, bc, lut)};
+          fc <= {_mul(gate(names[1], bg), "c_mem(to_integer(e1_group))", bg, bc, lut)};
           ig <= {_mul(gate(names[0], bg), gate(names[2], bg), bg, bg, lut)};
           o1 <= {gate(names[3], bg)};
         end if;
         if e2_go = '1' then  -- E2: c' = sat_cell(round(f*c + i*g))
-          total := shift_left(resize(fc, {total_bits}), {frac - fg - fc}) + shift_left(resize(ig, {total_bits}), {frac - 2 * fg});
+          total := shift_left(resize(fc, {total_bits}), {frac - fg - fc})
+                   + shift_left(resize(ig, {total_bits}), {frac - 2 * fg});
           value := round_saturate(total, {frac - fc}, {bc});
           c_new <= value;
-          c_mem(to_integer(e2_group)) <= value;
+          for q in 0 to {groups} - 1 loop  -- static indices: GHDL 2.0 synthesizes a dynamic-index write as a latch
+            if e2_group = q then
+              c_mem(q) <= value;
+            end if;
+          end loop;
           o2 <= o1;
         end if;
         if e3_go = '1' then  -- E3: o * clamp(c', -1, 1)
@@ -247,7 +254,11 @@ def _elementwise(layer: RecurrentLayer) -> str:
           hp <= {_mul("o2", "squashed", bg, bc + 1, lut)};
         end if;
         if e4_go = '1' then  -- E4: h' = sat_state(round(o * tanh(c')))
-          h_mem(to_integer(e4_group)) <= std_logic_vector({h_value});
+          for q in 0 to {groups} - 1 loop  -- static indices (see the cell state)
+            if e4_group = q then
+              h_mem(q) <= std_logic_vector({h_value});
+            end if;
+          end loop;
         end if;
       end if;
     end process;
@@ -259,6 +270,11 @@ def _elementwise(layer: RecurrentLayer) -> str:
     frac = max(fg, fs)
     mixed_bits = bg + 1 + max(bg + frac - fg, bs + frac - fs) + 1
     one = signed_literal(1 << fg, bg + 1)
+    n_aligned = f"shift_left(resize(n2, {bg + frac - fg}), {frac - fg})"
+    h_aligned = f"shift_left(resize(h2, {bs + frac - fs}), {frac - fs})"
+    keep_n = _mul("keep", n_aligned, bg + 1, bg, lut)
+    z_h = _mul(f"resize(z2, {bg + 1})", h_aligned, bg + 1, bs, lut)
+    round_constant = signed_literal(plan.round_constant, pre_bits)
     body = f"""    signal rn : signed({bg + acc_bits} - 1 downto 0);
     signal nx1 : signed({acc_bits} - 1 downto 0);
     signal z1, z2, n2 : signed({bg} - 1 downto 0);
@@ -278,7 +294,7 @@ def _elementwise(layer: RecurrentLayer) -> str:
           h1  <= signed(h_arr(to_integer(e1_group) * {pe} + p));
         end if;
         if e2_go = '1' then  -- E2: n = hardtanh(nx + r * nh) in the gate format
-          pre := shift_left(resize(nx1, {pre_bits}), {fg}) + resize(rn, {pre_bits}) + {signed_literal(plan.round_constant, pre_bits)};
+          pre := shift_left(resize(nx1, {pre_bits}), {fg}) + resize(rn, {pre_bits}) + {round_constant};
 {_select(plan, "pre", pre_bits, "n", "          ")}
           n2 <= n;
           z2 <= z1;
@@ -286,11 +302,15 @@ def _elementwise(layer: RecurrentLayer) -> str:
         end if;
         if e3_go = '1' then  -- E3: (1 - z) * n + z * h
           keep := {one} - resize(z2, {bg + 1});
-          mixed <= resize({_mul("keep", f"shift_left(resize(n2, {bg + frac - fg}), {frac - fg})", bg + 1, bg, lut)}, {mixed_bits})
-                 + resize({_mul("resize(z2, " + str(bg + 1) + ")", f"shift_left(resize(h2, {bs + frac - fs}), {frac - fs})", bg + 1, bs, lut)}, {mixed_bits});
+          mixed <= resize({keep_n}, {mixed_bits})
+                 + resize({z_h}, {mixed_bits});
         end if;
         if e4_go = '1' then  -- E4: h' = sat_state(round(mixed))
-          h_mem(to_integer(e4_group)) <= std_logic_vector(round_saturate(mixed, {fg + frac - fs}, {bs}));
+          for q in 0 to {groups} - 1 loop  -- static indices: GHDL 2.0 synthesizes a dynamic-index write as a latch
+            if e4_group = q then
+              h_mem(q) <= std_logic_vector(round_saturate(mixed, {fg + frac - fs}, {bs}));
+            end if;
+          end loop;
         end if;
       end if;
     end process;
@@ -369,6 +389,7 @@ def emit_recurrent(entity: str, layer: RecurrentLayer, weights: RecurrentWeights
         read_bits=_width(layer.buffer_depth + chunks),
         x_chunks=layer.x_chunks,
         units=layer.unit_groups * pe,
+        state_depth=max(2, layer.unit_groups * pe),
         return_sequence="true" if layer.return_sequence else "false",
         count_bits=h.bit_length(),
         out_shift=out_shift,

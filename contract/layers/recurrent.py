@@ -152,7 +152,9 @@ class RecurrentLayer:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{self.cell} {name} must be >= 1, got {getattr(self, name)!r}")
         if self.out_fmt != self.in_fmt:
-            raise ValueError(f"{self.cell}: the state format ({self.out_fmt}) must equal the input format ({self.in_fmt})")
+            raise ValueError(
+                f"{self.cell}: the state format ({self.out_fmt}) must equal the input format ({self.in_fmt})"
+            )
         if not MIN_GATE_BITS <= self.gate_bits <= 18:
             raise ValueError(f"{self.cell} gate_bits must be in {MIN_GATE_BITS}..18, got {self.gate_bits}")
         if self.placement not in PLACEMENTS:
@@ -160,6 +162,11 @@ class RecurrentLayer:
         for name, fmt in (("in_fmt", self.in_fmt), ("weight_fmt", self.weight_fmt), ("cell_fmt", self.cell_fmt)):
             if fmt.frac_bits < 0:
                 raise ValueError(f"{name} frac_bits must be >= 0, got {fmt.frac_bits}")
+        if self.gate_fmt.frac_bits > self.acc_frac_bits:
+            raise ValueError(
+                f"{self.cell} gate_bits {self.gate_bits}: the gates' {self.gate_fmt.frac_bits} fractional bits must be "
+                f"<= input frac + weight frac ({self.acc_frac_bits}); use gate_bits <= {self.acc_frac_bits + 2}"
+            )
         set_ = object.__setattr__
         set_(self, "fan_in", self.in_features + self.hidden_size)
         for knob in RECURRENT_KNOBS:

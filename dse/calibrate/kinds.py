@@ -30,11 +30,22 @@ from dse.calibrate.sweep import MEASURED, generator_version
 from estimators.calibration import default_calibration
 from estimators.conv import conv_parts
 from estimators.pool import pool_parts
+from estimators.recurrent import recurrent_parts
 from estimators.system import LAYER_ESTIMATORS
 
 PARTS = ("multipliers", "engine", "buffer", "const")
-KIND_PARTS = {"conv1d": conv_parts, "maxpool1d": pool_parts, "avgpool1d": pool_parts}  # each kind's unscaled parts
-KIND_EMITTERS = (("conv_vhdl.py", "conv"), ("pool_vhdl.py", "pool"))  # modules and template folders outside vhdl.py
+KIND_PARTS = {
+    "conv1d": conv_parts,
+    "maxpool1d": pool_parts,
+    "avgpool1d": pool_parts,
+    "lstm": recurrent_parts,
+    "gru": recurrent_parts,
+}  # each kind's unscaled parts
+KIND_EMITTERS = (
+    ("conv_vhdl.py", "conv"),
+    ("pool_vhdl.py", "pool"),
+    ("recurrent_vhdl.py", "recurrent"),
+)  # modules and template folders outside vhdl.py
 COLUMNS = ("sample", "family", "kind", "layer", *(f"{p}_{w}" for w in ("lut", "ff") for p in PARTS[:-1]), *MEASURED)
 COLUMNS += ("est_lut", "est_ff", "runtime_s", "error")
 

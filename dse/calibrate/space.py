@@ -121,11 +121,47 @@ def sample_pool1d(rng: np.random.Generator, kind: str) -> Any:
     return KINDS[kind](channels, length, window, fmt, fmt)
 
 
+MAX_HIDDEN, MAX_STEPS = 16, 24
+
+
+def sample_recurrent(rng: np.random.Generator, kind: str) -> Any:
+    """An lstm or gru layer: 1..4 inputs per step, 1..MAX_STEPS steps, 1..MAX_HIDDEN units, knobs from
+    RECURRENT_KNOBS (multipliers capped like the other kinds')."""
+    from contract.layers import KINDS
+    from contract.layers.recurrent import RECURRENT_KNOBS, RecurrentFolding
+
+    features, steps, hidden = (
+        int(rng.integers(1, 5)),
+        int(rng.integers(1, MAX_STEPS + 1)),
+        _log_uniform_int(rng, MAX_HIDDEN),
+    )
+    bx, bw = (int(b) for b in rng.integers(4, 9, size=2))
+    fmt, weight_fmt = FixedFormat(bx, int(rng.integers(1, bx))), FixedFormat(bw, int(rng.integers(1, bw)))
+    cell_bits = int(rng.integers(bx, 13))
+    probe = KINDS[kind](
+        features,
+        steps,
+        hidden,
+        fmt,
+        weight_fmt,
+        fmt,
+        gate_bits=int(rng.integers(4, min(8, fmt.frac_bits + weight_fmt.frac_bits + 2) + 1)),
+        cell_fmt=FixedFormat(cell_bits, int(rng.integers(1, cell_bits - 1))),
+        return_sequence=bool(rng.random() < 0.3),
+    )
+    knobs = {knob.name: sample_knob(rng, knob, probe) for knob in RECURRENT_KNOBS}
+    lanes = int(knobs["pe"]) * (4 if knobs["gate_lanes"] == "separate" else 1)
+    knobs["simd"] = max(1, min(int(knobs["simd"]), MAX_MULTIPLIERS // lanes))
+    return replace(probe, folding=RecurrentFolding(**knobs))  # type: ignore[arg-type]
+
+
 SWEEP_SAMPLERS: dict[str, Callable[[np.random.Generator], Any]] = {
     "dense": sample_layer,
     "conv1d": sample_conv1d,
     "maxpool1d": partial(sample_pool1d, kind="maxpool1d"),
     "avgpool1d": partial(sample_pool1d, kind="avgpool1d"),
+    "lstm": partial(sample_recurrent, kind="lstm"),
+    "gru": partial(sample_recurrent, kind="gru"),
 }
 
 

@@ -23,6 +23,8 @@ class RecurrentQAT(nn.Module):
         self.weight = nn.Parameter(torch.zeros(layer.rows, layer.fan_in, dtype=torch.float64))
         self.bias = nn.Parameter(torch.zeros(layer.rows, dtype=torch.float64))
         self.register_buffer("mask", torch.from_numpy(layer.weight_mask()).to(torch.float64))
+        rows = torch.arange(layer.rows) // layer.hidden_size
+        self.register_buffer("sigmoid_rows", (rows != 2), persistent=False)  # LSTM's g (row block 2) is tanh
 
     def reset_parameters(self, generator: torch.Generator) -> None:
         """torch's U(-1/sqrt(H), 1/sqrt(H)), at least one weight LSB; LSTM forget-gate biases start at 1 (remember)."""
@@ -54,15 +56,16 @@ class RecurrentQAT(nn.Module):
         c = torch.zeros(len(x), h_size, dtype=x.dtype)
         outputs = []
         for t in range(layer.seq_len):
-            rows = (torch.cat([steps[:, t], h], dim=1) @ weight.T + bias).split(h_size, dim=1)
-            if layer.cell == "lstm":
-                i, f, o = (to_gate(activate(rows[k], "hardsigmoid")) for k in (0, 1, 3))
-                g = to_gate(activate(rows[2], "hardtanh"))
+            acc = torch.cat([steps[:, t], h], dim=1) @ weight.T + bias
+            if layer.cell == "lstm":  # one fake_quant for the four gates: i, f, o sigmoid, g tanh
+                squashed = torch.where(self.sigmoid_rows, activate(acc, "hardsigmoid"), activate(acc, "hardtanh"))
+                i, f, g, o = to_gate(squashed).split(h_size, dim=1)
                 c = to_cell(f * c + i * g)
                 h = to_state(o * c.clamp(-1.0, 1.0))
             else:
-                r, z = (to_gate(activate(rows[k], "hardsigmoid")) for k in (0, 1))
-                n = to_gate(activate(rows[2] + r * rows[3], "hardtanh"))
+                r, z = to_gate(activate(acc[:, : 2 * h_size], "hardsigmoid")).split(h_size, dim=1)
+                nx, nh = acc[:, 2 * h_size : 3 * h_size], acc[:, 3 * h_size :]
+                n = to_gate(activate(nx + r * nh, "hardtanh"))
                 h = to_state((1.0 - z) * n + z * h)
             outputs.append(h)
         return torch.cat(outputs, dim=1) if layer.return_sequence else h

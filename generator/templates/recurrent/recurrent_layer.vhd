@@ -67,8 +67,8 @@ ${bias_entries}
   constant LAST_BANK  : unsigned(${bank_bits} - 1 downto 0) := to_unsigned(${last_bank}, ${bank_bits});
   constant LAST_WORD  : unsigned(${word_bits} - 1 downto 0) := to_unsigned(${last_word}, ${word_bits});
 
-  -- The state h_t-1 (read by the engine) and h_t (written by the element-wise lanes, unit u at bits u*${in_bits}).
-  type state_t is array (0 to ${units} - 1) of std_logic_vector(${in_bits} - 1 downto 0);
+  -- The state h_t-1 (read by the engine; at least 2 entries: GHDL prints invalid Verilog for an index into 1) and h_t (written by the element-wise lanes, unit u at bits u*${in_bits}).
+  type state_t is array (0 to ${state_depth} - 1) of std_logic_vector(${in_bits} - 1 downto 0);
   signal h_arr    : state_t := (others => (others => '0'));
   signal h_next   : std_logic_vector(${units} * ${in_bits} - 1 downto 0);
 
