@@ -141,9 +141,8 @@ def _odd_lstm() -> AcceleratorDesign:
     # Input width 1, hidden 5 on PE 2 (not divisible), SIMD 4 of 6 (not divisible), LUT multipliers; the state
     # (Q12.10) has more fractional bits than gate x cell (2 + 3): h' is shifted left, not rounded.
     state = FixedFormat(12, 10)
-    a = LstmLayer(
-        1, 7, 5, state, W8, state, gate_bits=4, cell_fmt=FixedFormat(8, 3), folding=RecurrentFolding(2, 4, "shared", "lut")
-    )
+    folding = RecurrentFolding(2, 4, "shared", "lut")
+    a = LstmLayer(1, 7, 5, state, W8, state, gate_bits=4, cell_fmt=FixedFormat(8, 3), folding=folding)
     head = DenseLayer(5, 3, "identity", state, W8, FixedFormat(10, 6))
     return AcceleratorDesign((a, head), "xc7s15", 100.0, name="lstm_odd")
 
