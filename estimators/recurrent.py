@@ -63,12 +63,12 @@ def engine_view(layer: RecurrentLayer) -> _EngineView:
 
 def elementwise_products(layer: RecurrentLayer) -> list[tuple[int, int]]:
     """(a bits, b bits) of the three products of every element-wise lane."""
-    bg, bs, fg, fs = layer.gate_bits, layer.in_fmt.total_bits, layer.gate_fmt.frac_bits, layer.in_fmt.frac_bits
+    bg, bs = layer.gate_bits, layer.in_fmt.total_bits
     if layer.cell == "lstm":
         bc = layer.cell_fmt.total_bits
         return [(bg, bc), (bg, bg), (bg, bc + 1)]
-    frac = max(fg, fs)
-    return [(bg, layer.acc_bits), (bg + 1, bg + frac - fg), (bg + 1, bs + frac - fs)]
+    # (1 - z)·n and z·h: the operands aligned by a left shift keep their own width (synthesis drops the zeros).
+    return [(bg, layer.acc_bits), (bg + 1, bg), (bg + 1, bs)]
 
 
 def elementwise_dsps(layer: RecurrentLayer, calibration: Calibration) -> int:
@@ -125,7 +125,8 @@ def sequence_parts(layer: RecurrentLayer, calibration: Calibration) -> tuple[flo
 
 
 def recurrent_parts(layer: RecurrentLayer, calibration: Calibration) -> dict[str, float]:
-    """The parts a kind fit scales (the layout of dse.calibrate.kinds)."""
+    """The parts a kind fit scales (the layout of dse.calibrate.kinds): multipliers, the dense engine's other
+    logic, and the recurrent-only logic (reported as "buffer")."""
     view = engine_view(layer)
     dsps = dsps_per_product(view, calibration)  # type: ignore[arg-type]
     features = dense_features(view, dsps, ROM_WORDS_PER_LUT[calibration.bram_kind])  # type: ignore[arg-type]
@@ -135,10 +136,9 @@ def recurrent_parts(layer: RecurrentLayer, calibration: Calibration) -> dict[str
         terms = list(map(mul, coefficients, features))
         parts[f"multipliers_{what}"] = sum(t for t, m in zip(terms, _IS_MULTIPLIER, strict=True) if m)
         parts[f"engine_{what}"] = sum(t for t, m in zip(terms, _IS_MULTIPLIER, strict=True) if not m)
+    # "buffer": everything only the recurrent engine has (input banks, state, gate registers, element-wise lanes).
     parts["multipliers_lut"] += mult_lut
-    parts["engine_lut"] += other_lut
-    parts["engine_ff"] += seq_ff
-    parts["buffer_lut"], parts["buffer_ff"] = buffer_lut, 0.0
+    parts["buffer_lut"], parts["buffer_ff"] = buffer_lut + other_lut, seq_ff
     return parts
 
 

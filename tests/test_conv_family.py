@@ -85,7 +85,7 @@ def test_valid_padding_caps_the_kernel_at_the_remaining_length() -> None:
         ({"blocks": 0}, "values must be >= 1"),
         ({"separable": "yes"}, "separable"),
         ({"width": 8}, "unknown key"),
-        ({"family": "lstm"}, "model: unknown family; allowed: mlp, conv1d"),
+        ({"family": "transformer"}, "model: unknown family; allowed: mlp, conv1d, lstm"),
     ],
 )
 def test_bad_model_keys_name_the_field(model: dict[str, Any], message: str) -> None:

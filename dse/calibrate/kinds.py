@@ -176,12 +176,16 @@ def fit_kind(tables: list[Path], kind: str, family: str, folds: int = 5) -> dict
     order = np.random.default_rng(0).permutation(len(rows))
     for what in ("lut", "ff"):
         x, y = _design_matrix(rows, what)
-        coef, _ = nnls(x, y)
+        # Relative least squares (each row divided by its measurement): the errors that matter, and are reported,
+        # are relative; plain least squares lets the largest layers decide and misfits the small ones.
+        weight = 1.0 / np.maximum(y, 1.0)
+        wx, wy = x * weight[:, None], y * weight
+        coef, _ = nnls(wx, wy)
         held = np.zeros(len(rows))
         for fold in range(folds):
             test = order[fold::folds]
             train = np.setdiff1d(order, test)
-            fold_coef, _ = nnls(x[train], y[train])
+            fold_coef, _ = nnls(wx[train], wy[train])
             held[test] = x[test] @ fold_coef
         result[what] = dict(zip(PARTS, (round(float(c), 4) for c in coef), strict=True))
         result[f"{what}_errors"] = {
