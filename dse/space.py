@@ -284,21 +284,7 @@ def sample_conv1d_candidate(
     if global_pool and length > 1:
         layers.append(AvgPool1dLayer(channels, length, length, act_fmt, act_fmt))
         length = 1
-    head = int(suggest(trial, "head_layers", model.head_layers))
-    sizes = [channels * length] + [int(suggest(trial, f"head_width_{i}", model.head_width)) for i in range(head)]
-    sizes.append(n_outputs)
-    for position in range(len(sizes) - 1):
-        last = position == len(sizes) - 2
-        knobs = sample_knobs(trial, hw, len(layers), DENSE_KNOBS, LayerShape(sizes[position], sizes[position + 1]))
-        layers.append(
-            DenseLayer(
-                sizes[position],
-                sizes[position + 1],
-                "identity" if last else activation,
-                **formats,
-                folding=DenseFolding(**knobs),
-            )
-        )
+    dense_head(trial, config, layers, channels * length, n_outputs, formats)
     return finish_candidate(trial, config, layers, device, clock)
 
 
