@@ -6,7 +6,8 @@ forecast, Qian, Ling, Schiele 2023; tool estimates).
 The published model's exact size is not in our notes, so this scores a grid of single-layer forecasters of about
 that size (1 input per step, 16-32 hidden units, 6-24 steps, 8-bit state and weights, a dense output) with every
 folding of the recurrent layer (PE, SIMD, gate lanes, multiplier), keeps the fastest that fits the XC7S15 at
-100 MHz with room for the LUT fit's typical error, and prints its throughput and energy per inference with the estimator's own error bars:
+100 MHz with room for the LUT fit's typical error, and prints its throughput and energy per inference with the
+estimator's own error bars:
 - cycles are exact (equal to GHDL simulation, tests/test_recurrent_kind.py);
 - LUT/FF carry the held-out error of the lstm fit (estimators/calibration/lstm.json);
 - energy = power x time, with power from one Vivado report of the Elastic Node (no held-out power error exists
@@ -51,8 +52,9 @@ def fastest(hidden: int, steps: int, margin: float) -> tuple[AcceleratorDesign, 
         layer = replace(lstm, folding=RecurrentFolding(pe, simd, lanes, multiplier))
         design = AcceleratorDesign((layer, head), "xc7s15", 100.0, name="lstm")
         estimate = estimate_design(design)
-        if estimate.fits and estimate.lut * (1 + margin) <= 8000 and (best is None or (estimate.ii_cycles, estimate.energy_uj) < best[2]):
-            best = (design, estimate, (estimate.ii_cycles, estimate.energy_uj))
+        rank = (estimate.ii_cycles, estimate.energy_uj)
+        if estimate.fits and estimate.lut * (1 + margin) <= 8000 and (best is None or rank < best[2]):
+            best = (design, estimate, rank)
     return None if best is None else (best[0], best[1])
 
 

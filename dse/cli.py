@@ -43,9 +43,10 @@ def _run(args: argparse.Namespace) -> int:
         # A command-line path means the working directory; made absolute like the search file's paths.
         config = config.model_copy(update={"calibration": args.calibration.resolve()})
     summary = run_search(config, results_dir=args.results_dir, n_trials=args.n_trials, console=console)
+    queued = f" (+{summary.accelerators} accelerator(s) of trained networks)" if summary.accelerators else ""
     console.print(
-        f"[green]{summary.completed} completed, {summary.failed} failed, {summary.pareto_size} Pareto point(s) "
-        f"-> {summary.results_dir}"
+        f"[green]{summary.completed} completed{queued}, {summary.failed} failed, {summary.pareto_size} Pareto "
+        f"point(s) -> {summary.results_dir}"
     )
     for note in summary.notes:
         console.print(f"[dim]{note}[/dim]", highlight=False)

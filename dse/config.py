@@ -458,8 +458,16 @@ class SearchSection(Strict):
     max_failures: int = Field(default=10, ge=1)
     mode: Literal["joint", "model", "hardware"] = "joint"  # what is searched (docs/search-file.md)
     reuse_training: bool = True  # a network already trained (same layers, formats, training) is not trained again
-    levels: Literal["flat", "two"] = "flat"  # two: every trained network's accelerators are searched by estimate
+    # two: every trained network's accelerators are searched by estimate (the default whenever trainings are reused)
+    levels: Literal["flat", "two"] | None = None
     variants_per_model: int = Field(default=6, ge=1, le=64)  # two levels: accelerators queued per trained network
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_levels(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("levels") is None:
+            return data | {"levels": "flat" if data.get("reuse_training") is False else "two"}
+        return data
 
 
 class ExecutionSection(Strict):

@@ -54,6 +54,7 @@ def trials_frame(study: optuna.Study, config: SearchConfig) -> pd.DataFrame:
         row.update({f"est_{key}": value for key, value in attrs.get("estimate", {}).items() if key != "violations"})
         row["violations"] = "; ".join(attrs.get("estimate", {}).get("violations", []))
         row["trained_by"] = attrs.get("trained_by", trial.number if attrs.get("trained") else None)
+        row["variant_of"] = attrs.get("variant_of")  # two-level search: the network whose accelerator this is
         row.update({f"constraint_{key}": value for key, value in trial.constraints.items()})
         row.update(attrs.get("metrics", {}))
         row["duration_s"] = trial.duration.total_seconds() if trial.duration else math.nan

@@ -25,15 +25,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from contract.devices import Device
 from dse import faults
 from dse.config import QUALITY_OBJECTIVES, PretrainedSection, SearchConfig, param_values
+from dse.designs import append_designs, design_row
 from dse.errors import SearchAborted, StorageFailed
 from dse.evaluate import dataset_for, train_candidate, validation_splits
 from dse.execution import describe, make_executor, started_at
-from dse.hardware_space import hardware_pareto
+from dse.hardware_space import hardware_pareto, is_hardware_param
 from dse.labels import write_labels
 from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, creation_lock, driver_alive
 from dse.results import infeasibility_note, write_results
 from dse.scaling import saturation_warning, write_scaler
-from dse.space import pretrained_layers, sample_candidate
+from dse.space import ParamsTrial, pretrained_layers, sample_candidate
 from dse.storage import open_storage, resolve_storage_url
 from dse.study_checks import (
     check_calibration,
@@ -60,6 +61,7 @@ class SearchSummary:
     failed: int
     pareto_size: int
     notes: list[str] = field(default_factory=list)  # plots left out, and why
+    accelerators: int = 0  # two-level search: queued accelerator trials, on top of ``completed`` (n_trials counts)
 
 
 def make_sampler(config: SearchConfig, n_existing: int = 0) -> optuna.samplers.BaseSampler:
@@ -244,6 +246,20 @@ def _complete_count(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
+def _outer_count(study: optuna.Study) -> int:
+    """COMPLETE trials the sampler proposed (what n_trials counts): the two-level search's queued accelerators
+    come on top."""
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    return sum("variant_of" not in trial.user_attrs for trial in done)
+
+
+def _variants_waiting(study: optuna.Study) -> bool:
+    return any(
+        "variant_of" in trial.user_attrs
+        for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.WAITING,))
+    )
+
+
 @dataclass
 class _InFlight:
     trial: optuna.Trial
@@ -405,32 +421,44 @@ def run_search(
         if config.search.levels == "two":
             queue_accelerators(frozen)
 
-    def score(params: dict[str, Any]) -> list[float] | None:
-        """Cost objectives (to minimize) of one accelerator of a trained network; None when infeasible."""
-        candidate = sample_candidate(
-            optuna.trial.FixedTrial(params), config, dataset.n_features, dataset.n_outputs, dataset.input_shape
-        )
-        device = get_device(candidate.design.device)
-        calibration = calibration_for(config, device.family)
-        estimate = estimate_design(candidate.design, calibration, device, activity=config.hardware.activity)
-        numbers = application_numbers(config, estimate, device, calibration)
-        if any(
-            v > 0
-            for v in constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers).values()
-        ):
-            return None
-        values = objective_values(config, estimate, None, numbers)
-        return [
-            value if objective.resolved_direction == "minimize" else -value
-            for objective, value in zip(config.objectives, values, strict=True)
-            if objective.name not in QUALITY_OBJECTIVES
-        ]
-
     def queue_accelerators(source: optuna.trial.FrozenTrial) -> None:
-        """The inner level: the estimator Pareto set of the network's accelerators, queued as trials that reuse
-        its training."""
+        """The inner level: every accelerator of the network is scored (and logged in designs.csv); the estimator
+        Pareto set is queued as trials that reuse its training."""
+        rows: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+
+        def key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+            return tuple(sorted((k, v) for k, v in params.items() if is_hardware_param(k)))
+
+        def score(params: dict[str, Any]) -> list[float] | None:
+            """Cost objectives (to minimize) of one accelerator; None when infeasible."""
+            candidate = sample_candidate(
+                ParamsTrial(params), config, dataset.n_features, dataset.n_outputs, dataset.input_shape
+            )
+            device = get_device(candidate.design.device)
+            calibration = calibration_for(config, device.family)
+            estimate = estimate_design(candidate.design, calibration, device, activity=config.hardware.activity)
+            numbers = application_numbers(config, estimate, device, calibration)
+            estimate.violations.extend(limit_violations(config, estimate, numbers))
+            constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers)
+            feasible = not any(v > 0 for v in constraints.values())
+            values = objective_values(config, estimate, source.user_attrs["metrics"], numbers)
+            names = [objective.name for objective in config.objectives]
+            hardware = {k: v for k, v in params.items() if is_hardware_param(k)}
+            rows[key(params)] = design_row(
+                source.number, hardware, dict(zip(names, values, strict=True)), estimate.as_dict(), feasible
+            )
+            if not feasible:
+                return None
+            return [
+                value if objective.resolved_direction == "minimize" else -value
+                for objective, value in zip(config.objectives, values, strict=True)
+                if objective.name not in QUALITY_OBJECTIVES
+            ]
+
         for params in hardware_pareto(source, score, config.search.variants_per_model, seed=source.number):
             study.enqueue_trial(params, user_attrs={"variant_of": source.number}, skip_if_exists=True)
+            rows[key(params)]["queued"] = True
+        append_designs(results_dir, list(rows.values()))
 
     def reuse(trial: optuna.Trial, source: optuna.trial.FrozenTrial, values: list[float]) -> None:
         """Complete ``trial`` with the metrics and weights of ``source``, which trained the same network."""
@@ -475,11 +503,13 @@ def run_search(
 
     try:
         with _sigterm_as_interrupt(), progress:
-            bar = progress.add_task(config.study.name, total=target, completed=min(target, _complete_count(study)))
+            bar = progress.add_task(config.study.name, total=target, completed=min(target, _outer_count(study)))
             while True:
-                done = _complete_count(study)
+                done = _outer_count(study)
                 progress.update(bar, completed=min(done, target))
-                can_ask = done + len(in_flight) < target and not out_of_time()
+                # Accelerators queued by the two-level search run even once n_trials networks are done: they
+                # complete at once by reusing a training.
+                can_ask = (done + len(in_flight) < target or _variants_waiting(study)) and not out_of_time()
                 if can_ask and len(in_flight) < config.execution.workers:
                     start_trial()
                     continue
@@ -509,4 +539,5 @@ def run_search(
     if note := infeasibility_note(study):
         notes.append(note)
     failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
-    return SearchSummary(results_dir, _complete_count(study), failed, pareto, notes)
+    outer = _outer_count(study)
+    return SearchSummary(results_dir, outer, failed, pareto, notes, _complete_count(study) - outer)
