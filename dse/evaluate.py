@@ -83,9 +83,12 @@ def train_candidate(
         file_layers = load_pretrained(Path(chosen.pretrained["path"]), chosen.pretrained["activation"])
         initial = [(layer.weight, layer.bias) for layer in file_layers]
     runs = []
+    # The network (its training key), not the trial number, seeds the training: the same network gets the same
+    # weights whichever trial trains it, so a study's results do not depend on the order networks were sampled in.
+    network = int(chosen.training_key(), 16) % 1_000_003
     for run, split in enumerate(validation_splits(dataset, chosen.folds, study_seed)):
         for repeat in range(chosen.repeats):
-            seed = study_seed * 100_003 + trial_number + 7_919 * (run * chosen.repeats + repeat)
+            seed = study_seed * 100_003 + network + 7_919 * (run * chosen.repeats + repeat)
             trained = train(
                 chosen.design,
                 split,

@@ -29,7 +29,7 @@ from dse.designs import append_designs, design_row
 from dse.errors import SearchAborted, StorageFailed
 from dse.evaluate import dataset_for, train_candidate, validation_splits
 from dse.execution import describe, make_executor, started_at
-from dse.hardware_space import hardware_pareto, is_hardware_param
+from dse.hardware_space import hardware_pareto, is_hardware_param, variants
 from dse.labels import write_labels
 from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, creation_lock, driver_alive
 from dse.results import infeasibility_note, write_results
@@ -64,8 +64,52 @@ class SearchSummary:
     accelerators: int = 0  # two-level search: queued accelerator trials, on top of ``completed`` (n_trials counts)
 
 
+class NetworkSampler(optuna.samplers.BaseSampler):
+    """The two-level search's outer sampler: ``base`` proposes networks; the accelerators queued for a trained
+    network (trials with ``variant_of``) have fixed parameters and stay out of the base sampler's bookkeeping, so
+    they do not fill NSGA-II's generations (a generation of one network's accelerators breeds only that network)."""
+
+    def __init__(self, base: optuna.samplers.BaseSampler) -> None:
+        self.base = base
+
+    def infer_relative_search_space(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial
+    ) -> dict[str, optuna.distributions.BaseDistribution]:
+        if "variant_of" in trial.user_attrs:
+            return {}
+        return self.base.infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial, search_space: dict[str, Any]
+    ) -> dict[str, Any]:
+        if "variant_of" in trial.user_attrs:
+            return {}
+        return self.base.sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial, name: str, distribution: Any
+    ) -> Any:
+        return self.base.sample_independent(study, trial, name, distribution)
+
+    def before_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        self.base.before_trial(study, trial)
+
+    def after_trial(
+        self, study: optuna.Study, trial: optuna.trial.FrozenTrial, state: optuna.trial.TrialState, values: Any
+    ) -> None:
+        self.base.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self.base.reseed_rng()
+
+
 def make_sampler(config: SearchConfig, n_existing: int = 0) -> optuna.samplers.BaseSampler:
     """The study's sampler; `n_existing` > 0 (a resumed study) derives a fresh, reproducible seed."""
+    base = _base_sampler(config, n_existing)
+    return NetworkSampler(base) if config.search.levels == "two" else base
+
+
+def _base_sampler(config: SearchConfig, n_existing: int = 0) -> optuna.samplers.BaseSampler:
     seed = config.study.seed
     if n_existing:
         seed = int(np.random.SeedSequence([seed, n_existing]).generate_state(1)[0])
@@ -246,11 +290,25 @@ def _complete_count(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
-def _outer_count(study: optuna.Study) -> int:
+def _outer_count(study: optuna.Study, two_level: bool = False) -> int:
     """COMPLETE trials the sampler proposed (what n_trials counts): the two-level search's queued accelerators
-    come on top."""
+    come on top. Two-level: a proposed network that was trained already does not count either, since all its
+    accelerators were scored when it was trained (bounded by ``_proposals_exhausted``)."""
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    return sum("variant_of" not in trial.user_attrs for trial in done)
+    return sum(
+        "variant_of" not in trial.user_attrs and not (two_level and "trained_by" in trial.user_attrs)
+        for trial in done
+    )
+
+
+REPROPOSALS_PER_TRIAL = 4  # two-level: proposals of already trained networks allowed per n_trials
+
+
+def _proposals_exhausted(study: optuna.Study, target: int) -> bool:
+    """Two-level: the sampler keeps proposing trained networks (a small or exhausted space): stop asking."""
+    done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    repeats = sum("variant_of" not in trial.user_attrs and "trained_by" in trial.user_attrs for trial in done)
+    return repeats >= REPROPOSALS_PER_TRIAL * target
 
 
 def _variants_waiting(study: optuna.Study) -> bool:
@@ -322,6 +380,7 @@ def run_search(
     if retried:
         console.print(f"[yellow]{retried} trial(s) interrupted by an earlier crash are marked FAIL and queued again")
     target = n_trials or config.search.n_trials
+    two_level = config.search.levels == "two"
     timeout_s = config.execution.trial_timeout_s
     work = faults.wrap(train_candidate, faults.faults_from_env())
     in_flight: dict[Future[Any], _InFlight] = {}
@@ -367,7 +426,12 @@ def run_search(
             constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers)
             for key, value in constraints.items():
                 trial.set_constraint(key, value)
-            if not config.constraints.train_infeasible and any(value > 0 for value in constraints.values()):
+            infeasible = any(value > 0 for value in constraints.values())
+            # Two levels: an infeasible sampled accelerator does not condemn the network; it is trained when any of
+            # its accelerators is feasible (those are queued after the training).
+            if infeasible and not config.constraints.train_infeasible and not (
+                two_level and feasible_accelerator(trial)
+            ):
                 trial.set_user_attr("trained", False)
                 study.tell(trial, objective_values(config, estimate, None, numbers))
                 return
@@ -420,6 +484,21 @@ def run_search(
         trained.setdefault(trial.user_attrs["training_key"], frozen)
         if config.search.levels == "two":
             queue_accelerators(frozen)
+
+    def feasible_accelerator(trial: optuna.Trial) -> bool:
+        """Whether any accelerator of the trial's network meets the constraints (estimates only)."""
+        for params in variants(trial, seed=trial.number):  # type: ignore[arg-type]
+            candidate = sample_candidate(
+                ParamsTrial(params), config, dataset.n_features, dataset.n_outputs, dataset.input_shape
+            )
+            device = get_device(candidate.design.device)
+            calibration = calibration_for(config, device.family)
+            estimate = estimate_design(candidate.design, calibration, device, activity=config.hardware.activity)
+            numbers = application_numbers(config, estimate, device, calibration)
+            values = constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers)
+            if all(value <= 0 for value in values.values()):
+                return True
+        return False
 
     def queue_accelerators(source: optuna.trial.FrozenTrial) -> None:
         """The inner level: every accelerator of the network is scored (and logged in designs.csv); the estimator
@@ -503,13 +582,16 @@ def run_search(
 
     try:
         with _sigterm_as_interrupt(), progress:
-            bar = progress.add_task(config.study.name, total=target, completed=min(target, _outer_count(study)))
+            bar = progress.add_task(
+                config.study.name, total=target, completed=min(target, _outer_count(study, two_level))
+            )
             while True:
-                done = _outer_count(study)
+                done = _outer_count(study, two_level)
                 progress.update(bar, completed=min(done, target))
                 # Accelerators queued by the two-level search run even once n_trials networks are done: they
                 # complete at once by reusing a training.
-                can_ask = (done + len(in_flight) < target or _variants_waiting(study)) and not out_of_time()
+                more = done + len(in_flight) < target and not (two_level and _proposals_exhausted(study, target))
+                can_ask = (more or _variants_waiting(study)) and not out_of_time()
                 if can_ask and len(in_flight) < config.execution.workers:
                     start_trial()
                     continue
@@ -539,5 +621,5 @@ def run_search(
     if note := infeasibility_note(study):
         notes.append(note)
     failed = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.FAIL,)))
-    outer = _outer_count(study)
+    outer = _outer_count(study, two_level)
     return SearchSummary(results_dir, outer, failed, pareto, notes, _complete_count(study) - outer)

@@ -15,7 +15,8 @@ from dse.config import SearchConfig, parse_config
 
 
 def tiny_config(n_trials: int = 6, *, execution: dict[str, Any] | None = None, **search: Any) -> SearchConfig:
-    """Random sampler on a space large enough (~3000 candidates) that a replayed sequence would be noticed."""
+    """Random sampler on a space large enough (~3000 candidates) that a replayed sequence would be noticed; the flat
+    search (one trial per proposal), so that counts of trials are the counts these execution tests reason about."""
     return parse_config(
         {
             "study": {"name": "scaleout", "seed": 7},
@@ -25,7 +26,7 @@ def tiny_config(n_trials: int = 6, *, execution: dict[str, Any] | None = None, *
             "hardware": {"pe": {"choices": [1, 2, 4]}},
             "training": {"epochs": 2},
             "objectives": [{"name": "accuracy"}, {"name": "energy_uj"}],
-            "search": {"n_trials": n_trials, "sampler": "random", **search},
+            "search": {"n_trials": n_trials, "sampler": "random", "levels": "flat", **search},
             "execution": execution or {},
         }
     )
