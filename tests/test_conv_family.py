@@ -96,7 +96,7 @@ def test_bad_model_keys_name_the_field(model: dict[str, Any], message: str) -> N
 @pytest.mark.e2e
 def test_a_tiny_conv1d_search_trains_and_reports(tmp_path: Path) -> None:
     summary = run_search(conv_config(blocks=1, channels=2, separable={"choices": [False, True]}), results_dir=tmp_path)
-    assert summary.completed == 3
+    assert summary.completed == 2  # the space holds two networks; the two-level search trains each once
     trials = pd.read_csv(tmp_path / "trials.csv")
     assert trials["test_accuracy"].notna().all() and (trials["est_cycles"] > 0).all()
 

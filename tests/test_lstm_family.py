@@ -116,7 +116,7 @@ def test_a_tiny_lstm_search_trains_and_its_export_verifies(tmp_path: Path) -> No
 
     config = lstm_config(dataset="sensor", cell={"choices": ["lstm", "gru"]}, hidden_size=3)
     summary = run_search(config, results_dir=tmp_path / "res")
-    assert summary.completed == 3
+    assert summary.completed == 2  # the space holds two networks; the two-level search trains each once
     trials = pd.read_csv(tmp_path / "res" / "trials.csv")
     assert (trials["est_cycles"] > 0).all()
     trained = trials[trials["trained"]]  # pe 3 x simd 4 can exceed the XC7S15's 20 DSPs: pruned before training

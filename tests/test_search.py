@@ -188,12 +188,14 @@ def test_report_and_plot_commands(finished: tuple[Path, pd.DataFrame], capsys: p
 @pytest.mark.e2e  # a whole search: in `make test`, not in `make test-fast`
 @pytest.mark.parametrize("sampler", ["nsga2", "tpe", "gp"])
 def test_every_sampler_handles_the_conditional_space(sampler: str, tmp_path: Path) -> None:
-    config = tiny_config(4, sampler=sampler, population_size=2)
+    config = tiny_config(4, sampler=sampler, population_size=2, levels="flat")
     summary = run_search(config, results_dir=tmp_path / sampler)
     trials = pd.read_csv(tmp_path / sampler / "trials.csv")
     assert summary.completed == 4 and summary.failed == 0
     assert set(trials["state"]) == {"COMPLETE"}
-    from dse.search import make_sampler
+    from dse.search import NetworkSampler, make_sampler
 
     expected = {"nsga2": "NSGAIISampler", "tpe": "TPESampler", "gp": "GPSampler"}[sampler]
     assert type(make_sampler(config)).__name__ == expected
+    two_level = make_sampler(tiny_config(4, sampler=sampler))  # the default: the sampler proposes networks
+    assert isinstance(two_level, NetworkSampler) and type(two_level.base).__name__ == expected
