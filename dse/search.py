@@ -380,7 +380,9 @@ def run_search(
     if retried:
         console.print(f"[yellow]{retried} trial(s) interrupted by an earlier crash are marked FAIL and queued again")
     target = n_trials or config.search.n_trials
-    two_level = config.search.levels == "two"
+    # Two levels: n_trials counts networks (a re-proposed trained network does not count), except in hardware
+    # mode, where the one network is fixed and the trials are its accelerators.
+    two_level = config.search.levels == "two" and config.search.mode != "hardware"
     timeout_s = config.execution.trial_timeout_s
     work = faults.wrap(train_candidate, faults.faults_from_env())
     in_flight: dict[Future[Any], _InFlight] = {}

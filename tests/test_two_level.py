@@ -57,6 +57,16 @@ def test_two_levels_queue_accelerators_that_reuse_the_training(tmp_path: Path) -
         }
     trials = pd.read_csv(tmp_path / "res" / "trials.csv")
     assert trials[trials["trained"]]["trained_by"].nunique() < len(trials[trials["trained"]])
+    # designs.csv: every accelerator scored for every trained network; the queued ones are the variant trials.
+    designs = pd.read_csv(tmp_path / "res" / "designs.csv")
+    networks = set(trials[trials["trained"] & (trials["trained_by"] == trials["number"])]["number"])
+    assert set(designs["model"]) == networks
+    assert len(designs) == len(networks) * (3 * 3 * 3 * 3 - 1)  # pe x simd per layer, the sampled one left out
+    assert designs["queued"].sum() == len(queued) == trials["variant_of"].notna().sum()
+    assert {"accuracy", "latency_us", "lut", "hardware", "est_cycles", "feasible"} <= set(designs.columns)
+    sampled = trials[trials["variant_of"].isna()]
+    fresh = sampled[~sampled["trained"] | (sampled["trained_by"] == sampled["number"])]
+    assert len(fresh) == 2  # both networks of the space; re-proposals do not count, and stop once exhausted
 
 
 def test_two_levels_need_reuse() -> None:
