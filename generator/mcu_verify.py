@@ -20,6 +20,7 @@ def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def verify_mcu(folder: Path) -> dict[str, Any]:
     """``folder`` holds dse_net.[ch] and host_check.c. Returns the verdict and what the compilers said."""
+    folder = Path(folder).resolve()  # the programs run inside it: a relative path would point nowhere there
     gcc = shutil.which("gcc")
     if gcc is None:
         return {"verified": False, "error": "gcc not found"}

@@ -65,6 +65,20 @@ def test_a_wrong_expectation_is_caught(tmp_path: Path) -> None:
     assert not result["verified"] and result["mismatches"] >= 1
 
 
+def test_a_relative_folder_verifies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dse export --out build/x` passes a relative folder; the programs run inside it."""
+    q = FixedFormat(8, 4)
+    design = AcceleratorDesign((DenseLayer(3, 2, "relu", q, q, q),), "xc7s15", 100.0)
+    weights = random_weights(design, np.random.default_rng(0))
+    raw = np.random.default_rng(1).normal(size=(5, 3))
+    write_files(
+        emit_mcu_c(design, weights, None, raw, run_reference(design, weights, q.quantize(raw))), tmp_path / "mcu"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = verify_mcu(Path("mcu"))
+    assert result["verified"] and result["mismatches"] == 0, result
+
+
 def test_kinds_without_c_code_are_named() -> None:
     q = FixedFormat(8, 4)
     conv = Conv1dLayer(1, 8, 2, 3, "relu", q, q, q)
