@@ -84,7 +84,17 @@ class NetworkSampler(optuna.samplers.BaseSampler):
     ) -> dict[str, Any]:
         if "variant_of" in trial.user_attrs:
             return {}
-        return self.base.sample_relative(study, trial, search_space)
+        proposal = self.base.sample_relative(study, trial, search_space)
+        network = {k: v for k, v in proposal.items() if not is_hardware_param(k)}
+        if network and any(
+            all(done.params.get(k) == v for k, v in network.items())
+            for done in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            if done.user_attrs.get("trained") and "variant_of" not in done.user_attrs
+        ):
+            # All accelerators of that network were scored when it was trained: propose afresh (independently,
+            # i.e. at random for NSGA-II) instead of spending a trial on it.
+            return {}
+        return proposal
 
     def sample_independent(
         self, study: optuna.Study, trial: optuna.trial.FrozenTrial, name: str, distribution: Any
@@ -301,7 +311,7 @@ def _outer_count(study: optuna.Study, two_level: bool = False) -> int:
     )
 
 
-REPROPOSALS_PER_TRIAL = 4  # two-level: proposals of already trained networks allowed per n_trials
+REPROPOSALS_PER_TRIAL = 1  # two-level: proposals of already trained networks allowed per n_trials
 
 
 def _proposals_exhausted(study: optuna.Study, target: int) -> bool:
