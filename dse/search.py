@@ -311,14 +311,15 @@ def _outer_count(study: optuna.Study, two_level: bool = False) -> int:
     )
 
 
-REPROPOSALS_PER_TRIAL = 1  # two-level: proposals of already trained networks allowed per n_trials
+REPROPOSALS_PER_TRIAL = 1  # two-level: proposals of already trained networks allowed per n_trials ...
+MIN_REPROPOSALS = 25  # ... and at least this many: a small space must not end after a few unlucky random draws
 
 
 def _proposals_exhausted(study: optuna.Study, target: int) -> bool:
     """Two-level: the sampler keeps proposing trained networks (a small or exhausted space): stop asking."""
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     repeats = sum("variant_of" not in trial.user_attrs and "trained_by" in trial.user_attrs for trial in done)
-    return repeats >= REPROPOSALS_PER_TRIAL * target
+    return repeats >= max(REPROPOSALS_PER_TRIAL * target, MIN_REPROPOSALS)
 
 
 def _variants_waiting(study: optuna.Study) -> bool:
