@@ -8,19 +8,14 @@ scaled per family by a calibration sweep (`dse calibrate sweep --kind maxpool1d|
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from contract.layers.pool import AvgPool1dLayer
 from estimators.base import LayerNumbers
 from estimators.calibration import Calibration
+from estimators.kind_fit import MUX_INPUTS_PER_LUT, PARTS, kind_coefficients, scaled
 
-MUX_INPUTS_PER_LUT = {"xc7": 4, "ice40": 2}  # a LUT6 is a 4:1 mux; a LUT4 a 2:1 mux
-
-
-PARTS = ("multipliers", "engine", "buffer", "const")  # the kind-calibration layout (dse.calibrate.kinds)
+_PRIOR = (0.0, 1.0, 0.0, 0.0)  # without a fit: the rules, unscaled
 
 
 def pool_parts(layer: Any, calibration: Calibration) -> dict[str, float]:
@@ -32,23 +27,12 @@ def pool_parts(layer: Any, calibration: Calibration) -> dict[str, float]:
     }
 
 
-@cache
-def pool_coefficients(kind: str, family: str) -> dict[str, tuple[float, ...]]:
-    """(multipliers, engine, buffer, const) for LUT and FF from estimators/calibration/<kind>.json; the rules
-    unscaled (0, 1, 0, 0) for a family without a fit."""
-    resource = resources.files("estimators").joinpath("calibration", f"{kind}.json")
-    fitted = (json.loads(resource.read_text()) if resource.is_file() else {}).get(family, {})
-    prior = (0.0, 1.0, 0.0, 0.0)
-    return {what: tuple(float(fitted[what][p]) for p in PARTS) if what in fitted else prior for what in ("lut", "ff")}
-
-
 def pool_numbers(layer: Any, calibration: Calibration) -> LayerNumbers:
-    """The rules, scaled by the kind's calibration sweep (`dse calibrate fit --kind maxpool1d|avgpool1d`)."""
-    cycles, bound, lut, ff, dsp, bram = rule_numbers(layer, calibration)
-    coefficients = pool_coefficients(layer.kind, calibration.bram_kind)
-    _, lut_scale, _, lut_const = coefficients["lut"]
-    _, ff_scale, _, ff_const = coefficients["ff"]
-    return cycles, bound, lut_scale * lut + lut_const, ff_scale * ff + ff_const, dsp, bram
+    """The rules, scaled by the kind's calibration sweep (`dse calibrate fit --kind maxpool1d|avgpool1d`); the rules
+    unscaled (0, 1, 0, 0) for a family without a fit."""
+    cycles, bound, _, _, dsp, bram = rule_numbers(layer, calibration)
+    lut, ff = scaled(pool_parts(layer, calibration), kind_coefficients(layer.kind, calibration.bram_kind, _PRIOR))
+    return cycles, bound, lut, ff, dsp, bram
 
 
 def rule_numbers(layer: Any, calibration: Calibration) -> LayerNumbers:

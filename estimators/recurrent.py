@@ -7,48 +7,20 @@ lanes (three multipliers each, DSP blocks by the family's DSP rule or LUT logic)
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from operator import mul
-
-from contract.fixedpoint import FixedFormat
 from contract.layers.dense import DenseFolding
 from contract.layers.recurrent import ROW_ACTIVATIONS, RecurrentLayer
 from estimators.base import LayerNumbers
-from estimators.calibration import FEATURES, Calibration
-from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, dense_features, dsps_per_product
+from estimators.calibration import Calibration
+from estimators.dense import block_ram_count, dsps_per_product
+from estimators.kind_fit import MUX_INPUTS_PER_LUT, EngineView, engine_parts, kind_coefficients, scaled
 
-_MUX_INPUTS_PER_LUT = {"xc7": 4, "ice40": 2}
-_PARTS = ("multipliers", "engine", "buffer", "const")
-_MULTIPLIER_FEATURES = frozenset(
-    ("soft_mult_bits", "shift_add_bits", "shift_add_sq_bits", "const_mult_bits", "few_input_bits", "soft_prod_bits")
-)
-_IS_MULTIPLIER = tuple(name in _MULTIPLIER_FEATURES for name in FEATURES)
+_PRIOR = (1.0, 1.0, 1.0, 0.0)  # without a fit: the parts unscaled
 
 
-@dataclass(frozen=True, slots=True)
-class _EngineView:
-    """The gate-row engine as the dense engine it is (what estimators.dense.dense_features reads)."""
-
-    folding: DenseFolding
-    in_fmt: FixedFormat
-    weight_fmt: FixedFormat
-    out_fmt: FixedFormat
-    groups: int
-    chunks: int
-    acc_bits: int
-    select_structure: tuple[int, int, int, int, int]
-    rom_storage: str
-
-    def buffer_storage_on(self, family: str) -> str:
-        return "lutram"  # the sequence buffer is costed below
-
-
-def engine_view(layer: RecurrentLayer) -> _EngineView:
+def engine_view(layer: RecurrentLayer) -> EngineView:
+    """The gate-row engine as the dense engine it is (lanes = PE x gate lanes, one bias word per job)."""
     f = layer.folding
-    return _EngineView(
+    return EngineView(
         DenseFolding(layer.lanes, f.simd, f.multiplier, f.weight_storage),
         layer.in_fmt,
         layer.weight_fmt,
@@ -81,7 +53,7 @@ def elementwise_dsps(layer: RecurrentLayer, calibration: Calibration) -> int:
 def sequence_parts(layer: RecurrentLayer, calibration: Calibration) -> tuple[float, float, float, float, float]:
     """(multiplier LUT, other LUT, FF, buffer LUT, BRAM) of what the dense engine does not have."""
     family = calibration.bram_kind
-    mux = _MUX_INPUTS_PER_LUT[family] - 1
+    mux = MUX_INPUTS_PER_LUT[family] - 1
     pe, simd, units = layer.folding.pe, layer.folding.simd, layer.unit_groups * layer.folding.pe
     bs, bg, h = layer.in_fmt.total_bits, layer.gate_bits, layer.hidden_size
     banks = min(simd, layer.in_features)
@@ -124,43 +96,27 @@ def sequence_parts(layer: RecurrentLayer, calibration: Calibration) -> tuple[flo
     return mult_lut, other_lut, ff, buffer_lut, bram
 
 
+def _parts(layer: RecurrentLayer, calibration: Calibration) -> tuple[dict[str, float], float]:
+    """The kind-fit parts and the block RAM of the sequence buffer (one pass over the rules)."""
+    mult_lut, other_lut, seq_ff, buffer_lut, buffer_bram = sequence_parts(layer, calibration)
+    parts = engine_parts(engine_view(layer), calibration)
+    parts["multipliers_lut"] += mult_lut
+    # "buffer": everything only the recurrent engine has (input banks, state, gate registers, element-wise lanes).
+    parts["buffer_lut"], parts["buffer_ff"] = buffer_lut + other_lut, seq_ff
+    return parts, buffer_bram
+
+
 def recurrent_parts(layer: RecurrentLayer, calibration: Calibration) -> dict[str, float]:
     """The parts a kind fit scales (the layout of dse.calibrate.kinds): multipliers, the dense engine's other
     logic, and the recurrent-only logic (reported as "buffer")."""
-    view = engine_view(layer)
-    dsps = dsps_per_product(view, calibration)  # type: ignore[arg-type]
-    features = dense_features(view, dsps, ROM_WORDS_PER_LUT[calibration.bram_kind])  # type: ignore[arg-type]
-    mult_lut, other_lut, seq_ff, buffer_lut, _ = sequence_parts(layer, calibration)
-    parts = {}
-    for what, coefficients in (("lut", calibration.lut), ("ff", calibration.ff)):
-        terms = list(map(mul, coefficients, features))
-        parts[f"multipliers_{what}"] = sum(t for t, m in zip(terms, _IS_MULTIPLIER, strict=True) if m)
-        parts[f"engine_{what}"] = sum(t for t, m in zip(terms, _IS_MULTIPLIER, strict=True) if not m)
-    # "buffer": everything only the recurrent engine has (input banks, state, gate registers, element-wise lanes).
-    parts["multipliers_lut"] += mult_lut
-    parts["buffer_lut"], parts["buffer_ff"] = buffer_lut + other_lut, seq_ff
-    return parts
-
-
-@cache
-def recurrent_coefficients(kind: str, family: str) -> dict[str, tuple[float, ...]]:
-    resource = resources.files("estimators").joinpath("calibration", f"{kind}.json")
-    fitted = (json.loads(resource.read_text()) if resource.is_file() else {}).get(family, {})
-    prior = (1.0, 1.0, 1.0, 0.0)
-    return {what: tuple(float(fitted[what][p]) for p in _PARTS) if what in fitted else prior for what in ("lut", "ff")}
+    return _parts(layer, calibration)[0]
 
 
 def recurrent_numbers(layer: RecurrentLayer, calibration: Calibration) -> LayerNumbers:
-    """(cycles, bound_cycles, lut, ff, dsp, bram)."""
-    parts = recurrent_parts(layer, calibration)
-    coefficients = recurrent_coefficients(layer.kind, calibration.bram_kind)
-    lut, ff = (
-        sum(c * parts[f"{p}_{what}"] for c, p in zip(coefficients[what], _PARTS[:-1], strict=False))
-        + coefficients[what][-1]
-        for what in ("lut", "ff")
-    )
+    """(cycles, bound_cycles, lut, ff, dsp, bram); LUT/FF scaled by estimators/calibration/<kind>.json."""
     family = calibration.bram_kind
-    _, _, _, _, buffer_bram = sequence_parts(layer, calibration)
+    parts, buffer_bram = _parts(layer, calibration)
+    lut, ff = scaled(parts, kind_coefficients(layer.kind, family, _PRIOR))
     bram = block_ram_count(layer.rom_depth, layer.rom_width, family) if layer.rom_storage == "bram" else 0.0
     engine_dsps = dsps_per_product(engine_view(layer), calibration) * layer.lanes * layer.folding.simd  # type: ignore[arg-type]
     return (

@@ -29,11 +29,11 @@ from dse.calibrate.space import SWEEP_SAMPLERS, single_layer_design, weights_see
 from dse.calibrate.sweep import MEASURED, generator_version
 from estimators.calibration import default_calibration
 from estimators.conv import conv_parts
+from estimators.kind_fit import PARTS
 from estimators.pool import pool_parts
 from estimators.recurrent import recurrent_parts
 from estimators.system import LAYER_ESTIMATORS
 
-PARTS = ("multipliers", "engine", "buffer", "const")
 KIND_PARTS = {
     "conv1d": conv_parts,
     "maxpool1d": pool_parts,
