@@ -34,7 +34,7 @@ from dse.labels import write_labels
 from dse.leases import DRIVER_ATTR, LEASE_INTERVAL_S, Lease, creation_lock, driver_alive
 from dse.results import infeasibility_note, write_results
 from dse.scaling import saturation_warning, write_scaler
-from dse.space import ParamsTrial, pretrained_layers, sample_candidate
+from dse.space import Candidate, ParamsTrial, pretrained_layers, sample_candidate
 from dse.storage import open_storage, resolve_storage_url
 from dse.study_checks import (
     check_calibration,
@@ -426,17 +426,9 @@ def run_search(
         trial = study.ask()
         try:
             lease.claim(trial)
-            candidate = sample_candidate(trial, config, dataset.n_features, dataset.n_outputs, dataset.input_shape)
-            device = get_device(candidate.design.device)
-            estimate = estimate_design(
-                candidate.design, calibration_for(config, device.family), device, activity=config.hardware.activity
-            )
-            calibration = calibration_for(config, device.family)
-            numbers = application_numbers(config, estimate, device, calibration)
-            estimate.violations.extend(limit_violations(config, estimate, numbers))
+            candidate, estimate, numbers, constraints = assess(trial)
             trial.set_user_attr("candidate", candidate.to_dict())
             trial.set_user_attr("estimate", estimate.as_dict() | numbers)
-            constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers)
             for key, value in constraints.items():
                 trial.set_constraint(key, value)
             infeasible = any(value > 0 for value in constraints.values())
@@ -498,20 +490,24 @@ def run_search(
         if config.search.levels == "two":
             queue_accelerators(frozen)
 
+    def assess(trial: Any) -> tuple[Candidate, DesignEstimate, dict[str, object], dict[str, float]]:
+        """The candidate a trial (or ParamsTrial) describes, its estimate with the application's numbers and limit
+        violations, and its constraint values (<= 0: met): every level of the search scores designs this way."""
+        candidate = sample_candidate(trial, config, dataset.n_features, dataset.n_outputs, dataset.input_shape)
+        device = get_device(candidate.design.device)
+        calibration = calibration_for(config, device.family)
+        estimate = estimate_design(candidate.design, calibration, device, activity=config.hardware.activity)
+        numbers = application_numbers(config, estimate, device, calibration)
+        estimate.violations.extend(limit_violations(config, estimate, numbers))
+        constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers)
+        return candidate, estimate, numbers, constraints
+
     def feasible_accelerator(trial: optuna.Trial) -> bool:
         """Whether any accelerator of the trial's network meets the constraints (estimates only)."""
-        for params in variants(trial, seed=trial.number):  # type: ignore[arg-type]
-            candidate = sample_candidate(
-                ParamsTrial(params), config, dataset.n_features, dataset.n_outputs, dataset.input_shape
-            )
-            device = get_device(candidate.design.device)
-            calibration = calibration_for(config, device.family)
-            estimate = estimate_design(candidate.design, calibration, device, activity=config.hardware.activity)
-            numbers = application_numbers(config, estimate, device, calibration)
-            values = constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers)
-            if all(value <= 0 for value in values.values()):
-                return True
-        return False
+        return any(
+            all(value <= 0 for value in assess(ParamsTrial(params))[3].values())
+            for params in variants(trial, seed=trial.number)  # type: ignore[arg-type]
+        )
 
     def queue_accelerators(source: optuna.trial.FrozenTrial) -> None:
         """The inner level: every accelerator of the network is scored (and logged in designs.csv); the estimator
@@ -523,15 +519,7 @@ def run_search(
 
         def score(params: dict[str, Any]) -> list[float] | None:
             """Cost objectives (to minimize) of one accelerator; None when infeasible."""
-            candidate = sample_candidate(
-                ParamsTrial(params), config, dataset.n_features, dataset.n_outputs, dataset.input_shape
-            )
-            device = get_device(candidate.design.device)
-            calibration = calibration_for(config, device.family)
-            estimate = estimate_design(candidate.design, calibration, device, activity=config.hardware.activity)
-            numbers = application_numbers(config, estimate, device, calibration)
-            estimate.violations.extend(limit_violations(config, estimate, numbers))
-            constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers)
+            _, estimate, numbers, constraints = assess(ParamsTrial(params))
             feasible = not any(v > 0 for v in constraints.values())
             values = objective_values(config, estimate, source.user_attrs["metrics"], numbers)
             names = [objective.name for objective in config.objectives]
