@@ -12,9 +12,9 @@ from string import Template
 import numpy as np
 
 from contract.fixedpoint import ceil_log2
-from contract.layers.recurrent import GATES, ROW_ACTIVATIONS, ROW_NAMES, RecurrentLayer, RecurrentWeights
+from contract.layers.recurrent import ROW_ACTIVATIONS, ROW_NAMES, RecurrentLayer, RecurrentWeights
 from contract.requant import RequantPlan
-from generator.vhdl import VIVADO_ROM_STYLE, _multiplier, _packed_words, _tree_parts, bits, signed_literal
+from generator.vhdl import VIVADO_ROM_STYLE, _multiplier, _packed_words, _tree_parts, signed_literal
 
 
 def _template() -> Template:
@@ -105,7 +105,7 @@ def _slots(layer: RecurrentLayer) -> str:
     simd, c, n, xbits = layer.folding.simd, layer.in_features, layer.fan_in, layer.in_fmt.total_bits
     depth = max(2, layer.buffer_depth + layer.chunks)  # reads past the last step's words stay inside
     style = "block" if layer.buffer_storage == "bram" else "distributed"
-    word_bits, read_bits = _width(layer.buffer_depth), _width(depth)
+    read_bits = _width(depth)
     out = []
     for s in range(simd):
         x_chunks = -(-(c - s) // simd) if s < c else 0  # chunks j with j*SIMD + s < C
@@ -156,11 +156,10 @@ def _slots(layer: RecurrentLayer) -> str:
                                                h_elem when source = "10" else (others => '0');
   end block;"""
         )
-    del word_bits
     return "\n\n".join(out)
 
 
-def _mul(a: str, b: str, a_bits: int, b_bits: int, lut: bool) -> str:
+def _mul(a: str, b: str, lut: bool) -> str:
     """a * b as a VHDL expression: ``*`` (DSP where the tools see fit) or the shift-and-add function."""
     return f"shift_add({a}, {b})" if lut else f"{a} * {b}"
 
@@ -228,8 +227,8 @@ def _elementwise(layer: RecurrentLayer) -> str:
           c_mem <= (others => (others => '0'));
         end if;
         if e1_go = '1' then  -- E1: f*c and i*g
-          fc <= {_mul(gate(names[1], bg), "c_mem(to_integer(e1_group))", bg, bc, lut)};
-          ig <= {_mul(gate(names[0], bg), gate(names[2], bg), bg, bg, lut)};
+          fc <= {_mul(gate(names[1], bg), "c_mem(to_integer(e1_group))", lut)};
+          ig <= {_mul(gate(names[0], bg), gate(names[2], bg), lut)};
           o1 <= {gate(names[3], bg)};
         end if;
         if e2_go = '1' then  -- E2: c' = sat_cell(round(f*c + i*g))
@@ -251,7 +250,7 @@ def _elementwise(layer: RecurrentLayer) -> str:
           elsif squashed < {minus_one} then
             squashed := {minus_one};
           end if;
-          hp <= {_mul("o2", "squashed", bg, bc + 1, lut)};
+          hp <= {_mul("o2", "squashed", lut)};
         end if;
         if e4_go = '1' then  -- E4: h' = sat_state(round(o * tanh(c')))
           for q in 0 to {groups} - 1 loop  -- static indices (see the cell state)
@@ -272,8 +271,8 @@ def _elementwise(layer: RecurrentLayer) -> str:
     one = signed_literal(1 << fg, bg + 1)
     n_aligned = f"shift_left(resize(n2, {bg + frac - fg}), {frac - fg})"
     h_aligned = f"shift_left(resize(h2, {bs + frac - fs}), {frac - fs})"
-    keep_n = _mul("keep", n_aligned, bg + 1, bg, lut)
-    z_h = _mul(f"resize(z2, {bg + 1})", h_aligned, bg + 1, bs, lut)
+    keep_n = _mul("keep", n_aligned, lut)
+    z_h = _mul(f"resize(z2, {bg + 1})", h_aligned, lut)
     round_constant = signed_literal(plan.round_constant, pre_bits)
     body = f"""    signal rn : signed({bg + acc_bits} - 1 downto 0);
     signal nx1 : signed({acc_bits} - 1 downto 0);
@@ -288,7 +287,7 @@ def _elementwise(layer: RecurrentLayer) -> str:
     begin
       if rising_edge(clk) then
         if e1_go = '1' then  -- E1: r * (Un h + bn_h)
-          rn  <= {_mul(gate("r", bg), gate("nh", acc_bits), bg, acc_bits, lut)};
+          rn  <= {_mul(gate("r", bg), gate("nh", acc_bits), lut)};
           nx1 <= {gate("nx", acc_bits)};
           z1  <= {gate("z", bg)};
           h1  <= signed(h_arr(to_integer(e1_group) * {pe} + p));
@@ -406,5 +405,3 @@ def emit_recurrent(entity: str, layer: RecurrentLayer, weights: RecurrentWeights
         **_tree_parts(layer),  # type: ignore[arg-type]
     )
 
-
-__all__ = ["GATES", "bits", "emit_recurrent"]

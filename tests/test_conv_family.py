@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from trial_support import DefaultsTrial
 
 from contract.layers import Conv1dLayer, DenseLayer
 from dse.config import ConfigError, SearchConfig, parse_config
@@ -28,24 +29,8 @@ def conv_config(**model: Any) -> SearchConfig:
     )
 
 
-class _Trial:
-    """A trial that takes ``params`` and otherwise the first choice (or the low end) of every parameter."""
-
-    def __init__(self, params: dict[str, Any]) -> None:
-        self.params = params
-
-    def suggest_int(self, name: str, low: int, high: int, step: int = 1) -> int:
-        return int(self.params.get(name, low))
-
-    def suggest_float(self, name: str, low: float, high: float, log: bool = False) -> float:
-        return float(self.params.get(name, low))
-
-    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
-        return self.params.get(name, choices[0])
-
-
 def _candidate(config: SearchConfig, params: dict[str, Any], shape: tuple[int, int] = (1, 24)) -> Any:
-    trial: Any = _Trial(params)
+    trial: Any = DefaultsTrial(params)
     return sample_candidate(trial, config, shape[0] * shape[1], 2, shape).design
 
 

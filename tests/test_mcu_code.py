@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from trial_support import DefaultsTrial
 
 from contract.design import AcceleratorDesign
 from contract.fixedpoint import ACTIVATIONS, FixedFormat
@@ -87,20 +88,12 @@ def test_kinds_without_c_code_are_named() -> None:
         emit_mcu_c(design, random_weights(design, np.random.default_rng(0)), None, np.zeros((1, 8)), np.zeros((1, 2)))
 
 
-class _Trial:
-    def __init__(self, params: dict[str, int]) -> None:
-        self.params = params
-
-    def suggest_int(self, name: str, low: int, high: int, step: int = 1) -> int:
-        return self.params[name]
-
-
 @pytest.mark.parametrize(("head", "tail", "want"), [(1, 1, "MFFM"), (0, 0, "FFFF"), (3, 3, "MMMM"), (2, 0, "MMFF")])
 def test_head_and_tail_layers_leave_one_fpga_segment(head: int, tail: int, want: str) -> None:
     q = FixedFormat(8, 4)
     layers = [DenseLayer(2, 2, "relu", q, q, q) for _ in range(4)]
     hw = SimpleNamespace(mcu_head_layers=IntRange(low=0, high=4), mcu_tail_layers=IntRange(low=0, high=4))
-    placed = place_on_mcu(_Trial({"mcu_head_layers": head, "mcu_tail_layers": tail}), hw, layers)  # type: ignore[arg-type]
+    placed = place_on_mcu(DefaultsTrial({"mcu_head_layers": head, "mcu_tail_layers": tail}), hw, layers)  # type: ignore[arg-type]
     assert "".join("M" if layer.placement == "mcu" else "F" for layer in placed) == want
     AcceleratorDesign(tuple(placed), "xc7s15", 100.0)  # one contiguous FPGA segment, or none
 

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from trial_support import DefaultsTrial
 
 from contract.design import AcceleratorDesign
 from contract.reference import random_weights, run_reference
@@ -75,17 +76,6 @@ def test_without_reuse_every_trial_trains(tmp_path: Path) -> None:
     assert (trained["trained_by"] == trained["number"]).all()
 
 
-class _Trial:
-    def __init__(self, params: dict[str, Any]) -> None:
-        self.params = params
-
-    def suggest_int(self, name: str, low: int, high: int, step: int = 1) -> int:
-        return int(self.params.get(name, low))
-
-    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
-        return self.params.get(name, choices[0])
-
-
 def test_per_layer_bits_give_each_boundary_its_format_and_stay_bit_exact(tmp_path: Path) -> None:
     config = parse_config(
         _file(
@@ -100,7 +90,7 @@ def test_per_layer_bits_give_each_boundary_its_format_and_stay_bit_exact(tmp_pat
     )
     params = {"activation_bits_0": 8, "activation_bits_1": 5, "activation_bits_2": 10, "activation_bits_3": 8}
     params |= {"weight_bits_0": 6, "weight_bits_1": 3, "weight_bits_2": 6}
-    design: AcceleratorDesign = sample_candidate(_Trial(params), config, 64, 10).design  # type: ignore[arg-type]
+    design: AcceleratorDesign = sample_candidate(DefaultsTrial(params), config, 64, 10).design  # type: ignore[arg-type]
     bits = [(layer.in_fmt.total_bits, layer.weight_fmt.total_bits, layer.out_fmt.total_bits) for layer in design.layers]
     assert bits == [(8, 6, 5), (5, 3, 10 - 3), (7, 6, 8)]  # 10 bits capped: 5-bit x 3-bit products have 3 frac bits
     assert design.layers[1].out_fmt.frac_bits == design.layers[1].acc_frac_bits
