@@ -7,6 +7,7 @@ on iCE40. Tool versions are recorded because LUT and fmax numbers change a lot b
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -44,6 +45,9 @@ class SynthResult:
     carry: int
     lutram: int  # LUTs used as distributed RAM / shift registers (xc7 RAM*/SRL*), 0 on iCE40
     fmax_mhz: float | None
+    fmax_source: str  # how fmax_mhz was obtained (nextpnr place and route, or the xc7 open-flow timing)
+    logic_cells: int | None  # iCE40 logic cells (LUT4 + FF + carry) after nextpnr packing
+    placed: bool | None  # nextpnr placed it (None: not placed and routed)
     cells: dict[str, int]
     tool_versions: dict[str, str]
     runtime_s: float
@@ -150,31 +154,95 @@ def _yosys_script(part: Part, top: str, in_width: int, out_width: int, place_and
     return "\n".join(lines) + "\n"
 
 
-def nextpnr_fmax(part: Part, work_dir: Path, clock_mhz: float) -> float:
-    run_tool(
-        [
-            "nextpnr-ice40",
-            f"--{part.part}",
-            "--package",
-            part.package,
-            "--json",
-            f"{FMAX_WRAPPER}.json",
-            "--freq",
-            f"{clock_mhz:g}",
-            "--report",
-            "nextpnr_report.json",
-            "--seed",
-            "1",
-            "--timing-allow-fail",
-        ],
-        work_dir,
-        "nextpnr.log",
-    )
+@dataclass(frozen=True)
+class Placement:
+    """nextpnr-ice40's verdict: logic cells after packing (known even when placement fails) and fmax if placed."""
+
+    logic_cells: int
+    placed: bool
+    fmax_mhz: float | None
+
+
+_LC_LINE = re.compile(r"ICESTORM_LC:\s*(\d+)/")
+_NO_ROOM = "no BELs remaining"
+
+
+def nextpnr_place(part: Part, work_dir: Path, clock_mhz: float) -> Placement:
+    """Pack, place and route the fmax wrapper; a design that does not fit is a result (placed=False), not an error."""
+    command = [
+        "nextpnr-ice40",
+        f"--{part.part}",
+        "--package",
+        part.package,
+        "--json",
+        f"{FMAX_WRAPPER}.json",
+        "--freq",
+        f"{clock_mhz:g}",
+        "--report",
+        "nextpnr_report.json",
+        "--seed",
+        "1",
+        "--timing-allow-fail",
+    ]
+    try:
+        run_tool(command, work_dir, "nextpnr.log")
+    except ToolError:
+        log = (work_dir / "nextpnr.log").read_text() if (work_dir / "nextpnr.log").exists() else ""
+        cells = _LC_LINE.search(log)
+        if _NO_ROOM in log and cells:
+            return Placement(int(cells.group(1)), False, None)
+        raise
     report = json.loads((work_dir / "nextpnr_report.json").read_text())
     achieved = [float(clock["achieved"]) for clock in report.get("fmax", {}).values()]
     if not achieved:
         raise ToolError("nextpnr report has no clock fmax")
-    return min(achieved)
+    cells = int(report["utilization"]["ICESTORM_LC"]["used"])
+    return Placement(cells, True, min(achieved))
+
+
+# xc7 has no open place and route here. Its timing is yosys 'sta' over the cell delays of the Xilinx simulation
+# models (prjxray-derived 'specify' blocks), plus a routing delay per routed net: 6.441 ns over 11 nets on the
+# critical path of the routed XC7S15 reference design (Vivado 2024.2, ../shared/reference-reports), and that
+# report's FDRE setup time. Dedicated cascades (carry chain, MUXF7/F8, DSP48E1 cascade inputs) have no routing.
+XC7_ROUTE_NS_PER_NET = 6.441 / 11
+XC7_SETUP_NS = 0.032
+_DEDICATED_PINS = {
+    "CARRY4.CI",
+    "MUXF7.I0",
+    "MUXF7.I1",
+    "MUXF8.I0",
+    "MUXF8.I1",
+    *(f"DSP48E1.{pin}" for pin in ("PCIN", "ACIN", "BCIN", "CARRYCASCIN", "MULTSIGNIN")),
+}
+_PATH_LINE = re.compile(r"^\s+(\d+) \S+ \((\w+)\.(\w+)(?:->(\w+))?\)")
+XC7_TIMING_SOURCE = "yosys sta cell delays + 0.586 ns per routed net (Vivado XC7S15 reference report)"
+
+
+@dataclass(frozen=True)
+class OpenTiming:
+    fmax_mhz: float
+    logic_ns: float  # cell delays from launch to capture
+    routed_nets: int
+
+
+def xc7_open_timing(log: str) -> OpenTiming:
+    """The critical path of yosys ``sta`` (listed capture first) -> an fmax with routing added per routed net."""
+    lines = log[log.index("Latest arrival time") :].splitlines()[1:]
+    path = [m.groups() for m in map(_PATH_LINE.match, lines) if m]
+    launch = next(i for i, (_, cell, pin, out) in enumerate(path) if out and (pin == "C" or pin.startswith("CLK")))
+    clock_ps = int(path[launch + 1][0]) if launch + 1 < len(path) else 0
+    logic_ns = (int(path[0][0]) - clock_ps) / 1000.0
+    routed = sum(1 for _, cell, pin, _ in path[:launch] if f"{cell}.{pin}" not in _DEDICATED_PINS)
+    period = logic_ns + routed * XC7_ROUTE_NS_PER_NET + XC7_SETUP_NS
+    return OpenTiming(round(1000.0 / period, 2), logic_ns, routed)
+
+
+def xc7_sta(top: str, work_dir: Path) -> OpenTiming:
+    script = (
+        f"read_verilog -lib -specify +/xilinx/cells_sim.v\nread_verilog {NETLIST_VERILOG}\nhierarchy -top {top}\nsta\n"
+    )
+    (work_dir / "sta.ys").write_text(script)
+    return xc7_open_timing(run_tool(["yosys", "-s", "sta.ys"], work_dir, "sta.log"))
 
 
 def synthesize(
@@ -186,7 +254,8 @@ def synthesize(
 ) -> SynthResult:
     """Synthesize the FPGA segment of ``design`` for ``device`` (default ``design.device``) in ``work_dir``.
 
-    ``place_and_route`` runs nextpnr-ice40 for fmax (iCE40 only; xc7 has no open place and route here).
+    ``place_and_route`` runs nextpnr-ice40 for fmax and logic cells on iCE40; on xc7, which has no open place and
+    route here, it runs yosys sta (XC7_TIMING_SOURCE).
     """
     started = time.perf_counter()
     part = part_for(device or design.device)
@@ -207,7 +276,9 @@ def synthesize(
     stat = json.loads((work_dir / "stat.json").read_text())
     cells = {name: int(count) for name, count in stat["design"]["num_cells_by_type"].items()}
     resources = resources_from_cells(cells, part.family)
-    fmax = nextpnr_fmax(part, work_dir, design.clock_mhz) if do_pnr else None
+    placement = nextpnr_place(part, work_dir, design.clock_mhz) if do_pnr else None
+    timing = xc7_sta(design.name, work_dir) if place_and_route and part.family == "xc7" else None
+    fmax = placement.fmax_mhz if placement else timing.fmax_mhz if timing else None
     return SynthResult(
         device=part.device,
         part=part.part if part.family == "xc7" else f"{part.part}-{part.package}",
@@ -219,6 +290,9 @@ def synthesize(
         carry=int(resources["carry"]),
         lutram=int(resources["lutram"]),
         fmax_mhz=fmax,
+        fmax_source=("nextpnr-ice40" if placement else XC7_TIMING_SOURCE if timing else ""),
+        logic_cells=placement.logic_cells if placement else None,
+        placed=placement.placed if placement else None,
         cells=cells,
         tool_versions=tool_versions(),
         runtime_s=time.perf_counter() - started,

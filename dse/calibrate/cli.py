@@ -20,7 +20,23 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     sweep.add_argument("--jobs", type=int, default=2, help="parallel synthesis processes (default 2)")
     sweep.add_argument("--seed", type=int, default=0, help="configuration and weight seed (default 0)")
     sweep.add_argument("--cache-dir", type=Path, default=Path(".cache/dse-calibrate"), help="result cache")
-    sweep.add_argument("--fmax", action="store_true", help="also place and route for fmax (iCE40 only, slower)")
+    sweep.add_argument(
+        "--fmax",
+        action="store_true",
+        help="also time the design: nextpnr place and route on iCE40 (fmax, logic cells; slower), yosys sta on xc7",
+    )
+    sweep.add_argument(
+        "--space",
+        default="dense",
+        choices=("dense", "edge"),
+        help="dense: the whole space (default); edge: tiny layers and deep BRAM ROMs",
+    )
+    sweep.add_argument(
+        "--weights",
+        default="uniform",
+        choices=("uniform", "trained"),
+        help="full-range random codes (default) or trained-like ones",
+    )
     sweep.add_argument("--kind", default="dense", help="layer kind to sweep (default dense; e.g. conv1d)")
 
     fit = commands.add_parser("fit", help="fit LUT/FF models to sweep tables; power from reports/measurements")
@@ -75,6 +91,8 @@ def _sweep(args: argparse.Namespace, console: Console) -> int:
             jobs=args.jobs,
             cache_dir=args.cache_dir,
             fmax=args.fmax,
+            space=args.space,
+            weights=args.weights,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     write_table(summary.rows, args.out)

@@ -16,6 +16,7 @@ from contract.layers import Conv1dLayer, DenseLayer, LayerShape
 from contract.layers.base import Knob
 from contract.layers.conv import CONV_KNOBS, ConvFolding
 from contract.layers.dense import DENSE_KNOBS, DenseFolding
+from contract.reference import random_weights
 from estimators.fit import layer_config
 
 FAMILY_DEVICES = {"xc7": "xc7s15", "ice40": "ice40up5k"}
@@ -165,10 +166,65 @@ SWEEP_SAMPLERS: dict[str, Callable[[np.random.Generator], Any]] = {
 }
 
 
-def sample_points(samples: int, seed: int) -> list[SweepPoint]:
+def sample_edge_layer(rng: np.random.Generator) -> DenseLayer:
+    """The edges of the space: tiny layers (1..3 x 1..3 at 2..4 bits), where the constant terms decide, and weight
+    ROMs of 1000..2048 words in block RAM, whose block count depends on how synthesis splits the depth."""
+    if rng.random() < 0.5:
+        bx, bw, by = (int(b) for b in rng.integers(MIN_BITS, 5, size=3))
+        fx, fw = int(rng.integers(0, bx)), int(rng.integers(0, bw))
+        return DenseLayer(
+            int(rng.integers(1, 4)),
+            int(rng.integers(1, 4)),
+            str(rng.choice(ACTIVATIONS)),
+            FixedFormat(bx, fx),
+            FixedFormat(bw, fw),
+            FixedFormat(by, int(rng.integers(0, min(by - 1, fx + fw) + 1))),
+            folding=DenseFolding(1, 1, str(rng.choice(["dsp", "lut"])), str(rng.choice(["lutrom", "bram"]))),
+        )
+    while True:
+        in_features, out_features = int(rng.integers(32, MAX_IN + 1)), int(rng.integers(20, MAX_OUT + 1))
+        pe = int(rng.choice([1, 1, 2]))
+        if -(-out_features // pe) * in_features >= 1000:
+            break
+    bx, bw, by = (int(b) for b in rng.integers(4, 13, size=3))
+    fx, fw = int(rng.integers(0, bx)), int(rng.integers(0, bw))
+    return DenseLayer(
+        in_features,
+        out_features,
+        str(rng.choice(ACTIVATIONS)),
+        FixedFormat(bx, fx),
+        FixedFormat(bw, fw),
+        FixedFormat(by, int(rng.integers(0, min(by - 1, fx + fw) + 1))),
+        folding=DenseFolding(pe, 1, "dsp", "bram"),
+    )
+
+
+SPACES: dict[str, Callable[[np.random.Generator], DenseLayer]] = {"dense": sample_layer, "edge": sample_edge_layer}
+
+
+def sample_points(samples: int, seed: int, space: str = "dense") -> list[SweepPoint]:
     """The first ``samples`` points of the seed's sequence: a larger --samples extends a sweep, never reshuffles it."""
     rng = np.random.default_rng(seed)
-    return [SweepPoint(index, sample_layer(rng)) for index in range(samples)]
+    return [SweepPoint(index, SPACES[space](rng)) for index in range(samples)]
+
+
+WEIGHTS = ("uniform", "trained")
+
+
+def sweep_weights(design: AcceleratorDesign, seed: int, index: int, kind: str = "uniform") -> list[Any]:
+    """The weights a sweep point is synthesized with: full-range uniform codes, or trained-like ones (normal with
+    a standard deviation of 1/32 of the range, so that the upper bits mostly repeat the sign, and 20 % zeros)."""
+    rng = np.random.default_rng(weights_seed(seed, index))
+    uniform = random_weights(design, rng)
+    if kind == "uniform":
+        return uniform
+    trained = []
+    for layer, weights in zip(design.layers, uniform, strict=True):
+        fmt = layer.weight_fmt
+        codes = np.rint(rng.normal(0.0, max(1.0, (fmt.max_int + 1) / 16), size=weights.weight.shape))
+        codes[rng.random(codes.shape) < 0.2] = 0
+        trained.append(replace(weights, weight=np.clip(codes, fmt.min_int, fmt.max_int).astype(np.int64)))
+    return trained
 
 
 def single_layer_design(layer: DenseLayer, family: str) -> AcceleratorDesign:

@@ -13,18 +13,23 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import dse
-from contract.reference import random_weights
 from dse.calibrate.cache import ResultCache, point_key
-from dse.calibrate.space import FAMILY_DEVICES, SweepPoint, sample_points, single_layer_design
-from dse.calibrate.space import weights_seed as point_weights_seed
+from dse.calibrate.space import (
+    FAMILY_DEVICES,
+    SPACES,
+    WEIGHTS,
+    SweepPoint,
+    sample_points,
+    single_layer_design,
+    sweep_weights,
+)
 from estimators.calibration import FEATURES, default_calibration
+from estimators.content import distinct_rom_columns
 from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers, dsps_per_product
 from estimators.fit import CONFIG_COLUMNS
 
-MEASURED = ("lut", "ff", "dsp", "bram", "carry", "lutram", "fmax_mhz")
+MEASURED = ("lut", "ff", "dsp", "bram", "carry", "lutram", "fmax_mhz", "logic_cells", "placed")
 DERIVED = (
     "groups",
     "chunks",
@@ -35,8 +40,19 @@ DERIVED = (
     "dsps_per_product_rule",
     "bram_rule",
 )
+# How the point was drawn, and the ROM columns its weights keep (estimators.content): the fit's content feature.
+CONTENT = ("space", "weights", "rom_columns")
 META = ("device", "ghdl", "yosys", "nextpnr", "generator", "runtime_s", "cache_key", "error")
-COLUMNS = ("sample", "family", *CONFIG_COLUMNS, *DERIVED, *(f"f_{name}" for name in FEATURES), *MEASURED, *META)
+COLUMNS = (
+    "sample",
+    "family",
+    *CONFIG_COLUMNS,
+    *DERIVED,
+    *(f"f_{name}" for name in FEATURES),
+    *MEASURED,
+    *CONTENT,
+    *META,
+)
 
 
 # The generator files that decide the synthesized hardware and how it is counted (cells.py); testbench, export and
@@ -60,7 +76,9 @@ def generator_version() -> str:
 class SweepSettings:
     family: str
     seed: int
-    fmax: bool  # run nextpnr-ice40 for fmax (slow; iCE40 only)
+    space: str  # dse.calibrate.space.SPACES
+    weights: str  # dse.calibrate.space.WEIGHTS
+    fmax: bool  # iCE40: nextpnr-ice40 for fmax and logic cells (slow); xc7: yosys sta (generator.synth)
     tools: dict[str, str]
     generator: str
 
@@ -90,7 +108,7 @@ def synthesize_point(point: SweepPoint, settings: SweepSettings) -> dict[str, An
     from generator.synth import synthesize  # imported in the worker process
 
     design = single_layer_design(point.layer, settings.family)
-    weights = random_weights(design, np.random.default_rng(point_weights_seed(settings.seed, point.index)))
+    weights = sweep_weights(design, settings.seed, point.index, settings.weights)
     started = time.perf_counter()
     row: dict[str, Any] = dict.fromkeys(MEASURED, None)
     # The generator may be edited while a long sweep runs: record the version this point really used.
@@ -107,20 +125,25 @@ def synthesize_point(point: SweepPoint, settings: SweepSettings) -> dict[str, An
 
 def point_cache_key(point: SweepPoint, settings: SweepSettings, generator: str | None = None) -> str:
     design = single_layer_design(point.layer, settings.family)
-    weights = random_weights(design, np.random.default_rng(point_weights_seed(settings.seed, point.index)))
-    extra = {"generator": generator or settings.generator, "fmax": settings.fmax}
+    weights = sweep_weights(design, settings.seed, point.index, settings.weights)
+    extra: dict[str, Any] = {"generator": generator or settings.generator, "fmax": settings.fmax}
+    if settings.weights != "uniform":  # keys of uniform points stay what they were before weights could vary
+        extra["weights"] = settings.weights
     return point_key(design, weights, settings.tools, extra)
 
 
 def _full_row(point: SweepPoint, settings: SweepSettings, measured: dict[str, Any], key: str) -> dict[str, Any]:
     row: dict[str, Any] = {"sample": point.index, "family": settings.family, **point.config()}
     row.update(_structural(point, settings.family))
+    design = single_layer_design(point.layer, settings.family)
+    weight = sweep_weights(design, settings.seed, point.index, settings.weights)[0].weight
+    row.update(space=settings.space, weights=settings.weights, rom_columns=distinct_rom_columns(point.layer, weight))
     row.update({k: measured.get(k) for k in MEASURED})
     row.update(
         device=FAMILY_DEVICES[settings.family],
         ghdl=settings.tools.get("ghdl", ""),
         yosys=settings.tools.get("yosys", ""),
-        nextpnr=settings.tools.get("nextpnr-ice40", "") if settings.fmax else "",
+        nextpnr=settings.tools.get("nextpnr-ice40", "") if settings.fmax and settings.family == "ice40" else "",
         generator=measured.get("generator") or settings.generator,
         runtime_s=measured.get("runtime_s"),
         cache_key=key,
@@ -146,6 +169,8 @@ def run_sweep(
     jobs: int = 2,
     cache_dir: Path = Path(".cache/dse-calibrate"),
     fmax: bool = False,
+    space: str = "dense",
+    weights: str = "uniform",
     progress: Callable[[int, int], None] | None = None,
 ) -> SweepSummary:
     """Synthesize ``samples`` points (cached ones are read back) with ``jobs`` worker processes."""
@@ -153,14 +178,18 @@ def run_sweep(
 
     if family not in FAMILY_DEVICES:
         raise ValueError(f"--family must be one of {', '.join(FAMILY_DEVICES)}, got {family!r}")
+    if space not in SPACES:
+        raise ValueError(f"--space must be one of {', '.join(SPACES)}, got {space!r}")
+    if weights not in WEIGHTS:
+        raise ValueError(f"--weights must be one of {', '.join(WEIGHTS)}, got {weights!r}")
     if samples < 1:
         raise ValueError(f"--samples must be >= 1, got {samples}")
     if jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {jobs}")
     started = time.perf_counter()
-    settings = SweepSettings(family, seed, fmax and family == "ice40", tool_versions(), generator_version())
+    settings = SweepSettings(family, seed, space, weights, fmax, tool_versions(), generator_version())
     cache = ResultCache(Path(cache_dir) / family)
-    points = sample_points(samples, seed)
+    points = sample_points(samples, seed, space)
     rows: dict[int, dict[str, Any]] = {}
     todo: list[tuple[SweepPoint, str]] = []
     for point in points:
