@@ -216,16 +216,10 @@ def emit_layer(entity: str, layer: DenseLayer, weights: LayerWeights) -> str:
     wbits, xbits, ybits = layer.weight_fmt.total_bits, layer.in_fmt.total_bits, layer.out_fmt.total_bits
     acc_bits = layer.acc_bits
 
-    w = np.zeros((groups * pe, chunks * simd), dtype=np.int64)  # padding lanes and slots hold zero weights
-    w[: layer.out_features, : layer.in_features] = weights.weight
     b = np.zeros(groups * pe, dtype=np.int64)
     b[: layer.out_features] = weights.bias
     b = b + layer.requant.round_constant  # the rounding constant rides in the bias (contract.requant)
-    rom_rows = [
-        [int(w[g * pe + p, j * simd + s]) for p in range(pe) for s in range(simd)]
-        for g in range(groups)
-        for j in range(chunks)
-    ]
+    rom_rows = layer.rom_words(weights.weight).tolist()
     bias_rows = [[int(b[g * pe + p]) for p in range(pe)] for g in range(groups)]
     # Tables have at least 2 entries: GHDL 2.0 prints invalid Verilog for a variable index into 1 entry.
     rom_depth, bias_depth = max(2, len(rom_rows)), max(2, len(bias_rows))

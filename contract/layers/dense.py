@@ -204,6 +204,14 @@ class DenseLayer:
             if codes.size and (codes.min() < fmt.min_int or codes.max() > fmt.max_int):
                 raise ValueError(f"{name} codes out of range for {fmt}")
 
+    def rom_words(self, weight: np.ndarray) -> np.ndarray:
+        """The weight ROM, (rom_depth, PE x SIMD) codes: word g*C + j holds group g's weights for chunk j, lane
+        p*SIMD + s; padding lanes and slots hold zero. The generator writes it; the estimator reads its content."""
+        pe, simd = self.folding.pe, self.folding.simd
+        padded = np.zeros((self.groups * pe, self.chunks * simd), dtype=np.int64)
+        padded[: self.out_features, : self.in_features] = weight
+        return padded.reshape(self.groups, pe, self.chunks, simd).transpose(0, 2, 1, 3).reshape(self.rom_depth, -1)
+
     def forward(self, weights: DenseWeights, x: np.ndarray) -> np.ndarray:
         """x: (N, in) integer codes in ``in_fmt`` -> (N, out) codes in ``out_fmt``."""
         x = np.asarray(x, dtype=np.int64)
