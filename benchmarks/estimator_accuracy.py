@@ -19,7 +19,16 @@ from rich.console import Console
 
 from dse.calibrate.tables import error_table
 from estimators.calibration import default_calibration, load_calibration
-from estimators.fit import FITTED, RULES, error_stats, fit_resources, predict, read_tables, row_layer
+from estimators.fit import (
+    FITTED,
+    RULES,
+    error_stats,
+    fit_resources,
+    predict,
+    read_tables,
+    row_layer,
+    row_rom_columns,
+)
 
 HOLDOUT_MODULUS, HOLDOUT_REMAINDER = 5, 4
 
@@ -29,7 +38,8 @@ def is_held_out(row: dict[str, str]) -> bool:
 
 
 def score(rows: list[dict[str, str]], calibration: object) -> tuple[dict, dict]:
-    predicted = predict([row_layer(row) for row in rows], calibration)  # type: ignore[arg-type]
+    layers, columns = [row_layer(row) for row in rows], [row_rom_columns(row) for row in rows]
+    predicted = predict(layers, calibration, columns)  # type: ignore[arg-type]
     stats = {key: error_stats(np.array([float(r[key]) for r in rows]), predicted[key]) for key in FITTED}
     exact = {key: float(np.mean(predicted[key] == np.array([float(r[key]) for r in rows]))) for key in RULES}
     return stats, exact

@@ -182,6 +182,7 @@ def export_design(
         "candidate": candidate.to_dict(),
         "design": design.to_dict(),
         "estimate": chosen.user_attrs["estimate"],
+        "estimate_pre_training": chosen.user_attrs.get("estimate_pre_training"),
         "verified": False,
         "scaler": SCALER_FILE if raw_inputs is not None else None,
         "mcu_code": "mcu/" if mcu else f"not generated: {mcu_skipped}",
@@ -233,8 +234,15 @@ def export_design(
         record["synthesis"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(result_synth).items()}
         console.print(
             f"synthesis: LUT {result_synth.lut}, FF {result_synth.ff}, DSP {result_synth.dsp}, "
-            f"BRAM {result_synth.bram:g}" + (f", fmax {result_synth.fmax_mhz:.1f} MHz" if result_synth.fmax_mhz else "")
+            f"BRAM {result_synth.bram:g}"
         )
+        if result_synth.fmax_mhz:
+            estimated = record["estimate"].get("fmax_mhz")
+            versus = f" (estimate {estimated:.1f} MHz)" if estimated else ""
+            console.print(f"fmax {result_synth.fmax_mhz:.1f} MHz{versus}: {result_synth.fmax_source}")
+        if result_synth.logic_cells is not None:
+            verdict = "placed" if result_synth.placed else "[red]did not place[/red]"
+            console.print(f"nextpnr: {result_synth.logic_cells} logic cells, {verdict}")
     record["energy"] = energy_record(config, design, record["estimate"], record.get("synthesis"))
     (out / "design.json").write_text(json.dumps(record, indent=2, default=str) + "\n")
     if synth:

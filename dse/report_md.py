@@ -113,15 +113,32 @@ def _synthesis(record: dict[str, Any]) -> list[str]:
     if synthesis is None:
         return ["Not run (use `--synth`)."]
     lines = ["| resource | estimate | synthesis | error |", "|---|---:|---:|---|"]
+    before = record.get("estimate_pre_training")
+    if before:  # what the search pruned with, before the trained ROM contents were known
+        lines.append(
+            f"| LUT before training | {exact(before['lut'])} | {exact(synthesis['lut'])} | "
+            f"{percent_error(before['lut'], synthesis['lut'])} |"
+        )
     for key in ("lut", "ff", "dsp", "bram"):
         lines.append(
             f"| {key.upper()} | {exact(estimate[key])} | {exact(synthesis[key])} | "
             f"{percent_error(estimate[key], synthesis[key])} |"
         )
+    if synthesis.get("logic_cells") is not None and estimate.get("logic_cells"):
+        cells = synthesis["logic_cells"]
+        placed = "placed" if synthesis.get("placed") else "**did not place**"
+        lines.append(
+            f"| logic cells | {exact(estimate['logic_cells'])} | {cells} ({placed}) | "
+            f"{percent_error(estimate['logic_cells'], cells)} |"
+        )
     if synthesis.get("fmax_mhz"):
         fmax, target = synthesis["fmax_mhz"], design["clock_mhz"]
         verdict = "meets the target" if fmax >= target else "**misses the target clock**"
-        lines.append(f"| fmax | {target} MHz (target) | {fmax:.1f} MHz | {verdict} |")
+        estimated = estimate.get("fmax_mhz")
+        shown = f"{estimated:.1f} MHz" if estimated else "—"
+        error = percent_error(estimated, fmax) if estimated else "—"
+        lines.append(f"| fmax | {shown} | {fmax:.1f} MHz | {error}; {verdict} ({target} MHz) |")
+        lines.append(f"\nMeasured fmax: {synthesis.get('fmax_source') or 'nextpnr-ice40'}.")
     versions = ", ".join(f"{k} {v}" for k, v in synthesis["tool_versions"].items())
     lines.append(f"\nBRAM counts 36-kbit blocks (a RAMB18 is 0.5) on 7-series. Tools: {versions}.")
     if record.get("synthesis_plot"):

@@ -35,6 +35,9 @@ def infeasibility_note(study: optuna.Study) -> str | None:
     return f"no feasible design: the constraints ruled out every trial ({parts}); relax the first one"
 
 
+PRE_TRAINING_COLUMNS = ("lut", "ff", "logic_cells", "dynamic_mw", "energy_uj", "fits")
+
+
 def trials_frame(study: optuna.Study, config: SearchConfig) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     names = [o.name for o in config.objectives]
@@ -53,6 +56,9 @@ def trials_frame(study: optuna.Study, config: SearchConfig) -> pd.DataFrame:
         row.update({f"param_{key}": value for key, value in trial.params.items()})
         row.update({f"est_{key}": value for key, value in attrs.get("estimate", {}).items() if key != "violations"})
         row["violations"] = "; ".join(attrs.get("estimate", {}).get("violations", []))
+        # The estimate before training (what pruned the trial); est_* is the one with the trained ROM contents.
+        before = attrs.get("estimate_pre_training", {})
+        row.update({f"pre_{key}": before.get(key, math.nan) for key in PRE_TRAINING_COLUMNS})
         row["trained_by"] = attrs.get("trained_by", trial.number if attrs.get("trained") else None)
         row["variant_of"] = attrs.get("variant_of")  # two-level search: the network whose accelerator this is
         row.update({f"constraint_{key}": value for key, value in trial.constraints.items()})

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from contract.devices import Device
+from contract.reference import load_weights
 from dse import faults
 from dse.config import QUALITY_OBJECTIVES, PretrainedSection, SearchConfig, param_values
 from dse.designs import append_designs, design_row
@@ -45,6 +46,7 @@ from dse.study_checks import (
 )
 from estimators import Calibration, DesignEstimate, default_calibration, estimate_design, get_device, load_calibration
 from estimators.application import period_energy
+from estimators.content import rom_contents
 
 # A failed write with these stops the search (every later trial would fail the same way) instead of failing trials.
 ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
@@ -197,6 +199,8 @@ def constraint_values(
             dsp=estimate.dsp - device.dsp,
             bram=estimate.bram - device.bram,
             clock=clock - device.max_clock_mhz,
+            logic_cells=estimate.logic_cells - device.lut,  # iCE40: one LUT4 + one FF per cell (0 elsewhere)
+            fmax=clock - estimate.fmax_mhz,
         )
     if limits.max_latency_us is not None:
         values["latency_us"] = estimate.latency_us - limits.max_latency_us
@@ -429,8 +433,6 @@ def run_search(
             candidate, estimate, numbers, constraints = assess(trial)
             trial.set_user_attr("candidate", candidate.to_dict())
             trial.set_user_attr("estimate", estimate.as_dict() | numbers)
-            for key, value in constraints.items():
-                trial.set_constraint(key, value)
             infeasible = any(value > 0 for value in constraints.values())
             # Two levels: an infeasible sampled accelerator does not condemn the network; it is trained when any of
             # its accelerators is feasible (those are queued after the training).
@@ -438,13 +440,16 @@ def run_search(
                 two_level and feasible_accelerator(trial)
             ):
                 trial.set_user_attr("trained", False)
+                for name, value in constraints.items():  # Optuna keeps a constraint's first value: set once
+                    trial.set_constraint(name, value)
                 study.tell(trial, objective_values(config, estimate, None, numbers))
                 return
             key = candidate.training_key()
             trial.set_user_attr("training_key", key)
             source = trained.get(key) if config.search.reuse_training else None
             if source is not None:  # the same network, trained already: only the accelerator differs
-                reuse(trial, source, objective_values(config, estimate, source.user_attrs["metrics"], numbers))
+                metrics = source.user_attrs["metrics"]
+                reuse(trial, source, retrained_values(trial, source.user_attrs["artifacts"], metrics))
                 return
             artifacts = results_dir / "trials" / f"{trial.number:05d}"
             future = executor.submit(
@@ -480,27 +485,55 @@ def run_search(
         if not all(math.isfinite(value) for value in values):  # Optuna would fail it silently, without a reason
             fail(trial, f"non-finite objective values {values} (e.g. an empty validation split)")
             return
+        artifacts = f"trials/{trial.number:05d}"
+        try:
+            values = retrained_values(trial, artifacts, outcome["metrics"])
+        except (OSError, ValueError, KeyError) as error:
+            fail(trial, f"the trained weights in {artifacts} could not be read: {describe(error)}")
+            return
         trial.set_user_attr("trained", True)
         trial.set_user_attr("metrics", outcome["metrics"])
         trial.set_user_attr("train_seconds", outcome["seconds"])
-        trial.set_user_attr("artifacts", f"trials/{trial.number:05d}")  # relative: the study folder may move
+        trial.set_user_attr("artifacts", artifacts)  # relative: the study folder may move
         study.tell(trial, values)
         frozen = study.get_trials(deepcopy=False)[trial.number]
         trained.setdefault(trial.user_attrs["training_key"], frozen)
         if config.search.levels == "two":
             queue_accelerators(frozen)
 
-    def assess(trial: Any) -> tuple[Candidate, DesignEstimate, dict[str, object], dict[str, float]]:
+    def assess(
+        trial: Any, weights: list[Any] | None = None
+    ) -> tuple[Candidate, DesignEstimate, dict[str, object], dict[str, float]]:
         """The candidate a trial (or ParamsTrial) describes, its estimate with the application's numbers and limit
-        violations, and its constraint values (<= 0: met): every level of the search scores designs this way."""
+        violations, and its constraint values (<= 0: met): every level of the search scores designs this way.
+        With the network's trained ``weights``, the estimate counts the ROM columns they really keep."""
         candidate = sample_candidate(trial, config, dataset.n_features, dataset.n_outputs, dataset.input_shape)
         device = get_device(candidate.design.device)
         calibration = calibration_for(config, device.family)
-        estimate = estimate_design(candidate.design, calibration, device, activity=config.hardware.activity)
+        columns = None if weights is None else rom_contents(candidate.design, weights, rom_memo)
+        estimate = estimate_design(
+            candidate.design, calibration, device, activity=config.hardware.activity, rom_columns=columns
+        )
         numbers = application_numbers(config, estimate, device, calibration)
         estimate.violations.extend(limit_violations(config, estimate, numbers))
         constraints = constraint_values(config, device.name, estimate, candidate.design.clock_mhz, numbers)
         return candidate, estimate, numbers, constraints
+
+    trained_weights: dict[str, list[Any]] = {}  # artifacts folder -> the network's integer weights
+    rom_memo: dict[tuple[int, ...], int] = {}  # kept ROM columns per (weights, layer, folding)
+
+    def retrained_values(trial: Any, artifacts: str, metrics: dict[str, float]) -> list[float]:
+        """Re-estimate ``trial`` with the trained weights in ``artifacts``: the post-training estimate becomes the
+        trial's estimate, constraints and objective values; the pre-training one (which decided to train it) is
+        kept beside. A trained trial's constraints are set here only: Optuna keeps a constraint's first value."""
+        if artifacts not in trained_weights:
+            trained_weights[artifacts] = load_weights(results_dir / artifacts / "weights.npz")
+        _, estimate, numbers, constraints = assess(ParamsTrial(trial.params), trained_weights[artifacts])
+        trial.set_user_attr("estimate_pre_training", trial.user_attrs["estimate"])
+        trial.set_user_attr("estimate", estimate.as_dict() | numbers)
+        for key, value in constraints.items():
+            trial.set_constraint(key, value)
+        return objective_values(config, estimate, metrics, numbers)
 
     def feasible_accelerator(trial: optuna.Trial) -> bool:
         """Whether any accelerator of the trial's network meets the constraints (estimates only)."""
@@ -513,13 +546,16 @@ def run_search(
         """The inner level: every accelerator of the network is scored (and logged in designs.csv); the estimator
         Pareto set is queued as trials that reuse its training."""
         rows: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+        artifacts = source.user_attrs["artifacts"]
+        weights = trained_weights.get(artifacts) or load_weights(results_dir / artifacts / "weights.npz")
+        trained_weights[artifacts] = weights
 
         def key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
             return tuple(sorted((k, v) for k, v in params.items() if is_hardware_param(k)))
 
         def score(params: dict[str, Any]) -> list[float] | None:
             """Cost objectives (to minimize) of one accelerator; None when infeasible."""
-            _, estimate, numbers, constraints = assess(ParamsTrial(params))
+            _, estimate, numbers, constraints = assess(ParamsTrial(params), weights)
             feasible = not any(v > 0 for v in constraints.values())
             values = objective_values(config, estimate, source.user_attrs["metrics"], numbers)
             names = [objective.name for objective in config.objectives]

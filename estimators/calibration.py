@@ -28,6 +28,7 @@ FEATURES = (
     "shift_add_bits",  # multiplier 'lut' (shift-and-add, one adder per bit of x): lanes x SIMD x Bx x Bw ...
     "shift_add_sq_bits",  # ... plus the sign-extended upper part of each adder: lanes x SIMD x Bx x Bx
     "const_mult_bits",  # soft products by a one-word ROM (constant weights, folded by synthesis): lanes x Bx x Bw
+    "small_rom_mult_bits",  # soft products by a ROM of 2..4 words (a choice among constant products): ... x depth
     "few_input_bits",  # soft products of few inputs (ROM address bits + Bx <= LUT inputs): one LUT per product bit
     "soft_prod_bits",  # product registers of either: lanes x SIMD x (Bx + Bw)
     "dsp_mults",  # multipliers in DSP blocks
@@ -39,6 +40,28 @@ FEATURES = (
     "out_shift_bits",  # its shift path: (lanes - 1) x By
     "counter_bits",  # address, chunk, group, bank and count registers
 )
+# The fmax model: the clock period is the slowest of these register-to-register paths, each linear in its
+# features (estimators.timing.engine_paths computes them).
+TIMING_PATHS: dict[str, tuple[str, ...]] = {
+    "read_multiply": (
+        "const",
+        "rom_levels",  # LUT-ROM read: mux levels
+        "bram_rom",  # weights in block RAM (its clock-to-output)
+        "soft_mult_min",  # a LUT multiplier: min(Bx, Bw) adder rows ...
+        "soft_mult_sum",  # ... of Bx + Bw bits
+        "few_input",  # a product of few inputs: one LUT level
+        "dsp",  # products in DSP blocks
+    ),
+    "accumulate": (
+        "const",
+        "acc_bits",  # the accumulator's carry chain
+        "tree_levels",  # SIMD adder tree levels (LUT products)
+        "tree_bits",  # levels x product bits
+        "dsp_chain",  # SIMD DSP products chained through the cascade
+        "dsp_mac",  # one DSP product per lane, accumulated in the DSP
+    ),
+    "control": ("const", "register_bits_log2"),  # the stall signal enables every register
+}
 POWER_KEYS = ("clock_uw_per_mhz", "lut_uw_per_mhz", "ff_uw_per_mhz", "dsp_uw_per_mhz", "bram_uw_per_mhz", "activity")
 BOARD_KEYS = (
     "mcu_mhz",
@@ -91,6 +114,10 @@ class Calibration:
     path: str = ""
     power_source: str = ""  # how the power coefficients were obtained ("Prior: ..." until fitted)
     board_source: str = ""
+    # Per TIMING_PATHS entry, ns per feature (estimators.timing); iCE40 logic cells = packing . (LUT, FF).
+    timing: tuple[tuple[float, ...], ...] = ()
+    timing_source: str = ""
+    packing: tuple[float, float] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: str = "") -> Calibration:
@@ -109,6 +136,7 @@ class Calibration:
             board = {key: float(data["board"][key]) for key in BOARD_KEYS}
         except KeyError as missing:
             raise ValueError(f"{where}: missing key {missing}") from None
+        timing, packing = _limits(data, where)
         static = data["power"].get("static_mw")
         provenance = {k: data.get(k) for k in ("version", "created", "source", "tools", "n_samples", "errors")}
         return cls(
@@ -125,7 +153,24 @@ class Calibration:
             path=path,
             power_source=str(data["power"].get("source", "")),
             board_source=str(data["board"].get("source", "")),
+            timing=tuple(tuple(timing["paths"][p][n] for n in names) for p, names in TIMING_PATHS.items()),
+            timing_source=str(timing.get("source", "")),
+            packing=None if packing is None else (float(packing["lut"]), float(packing["ff"])),
         )
+
+
+def _limits(data: dict[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The fmax model and the logic-cell packing; a file written before they existed takes the shipped ones."""
+    timing, packing = data.get("timing"), data.get("packing")
+    if timing is None:
+        shipped_file = resources.files("estimators").joinpath("calibration", f"{data['family']}.json")
+        shipped = json.loads(shipped_file.read_text())
+        timing, packing = shipped["timing"], shipped.get("packing")
+    try:
+        paths = {path: {n: float(timing["paths"][path][n]) for n in names} for path, names in TIMING_PATHS.items()}
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{where}: timing.paths needs a number for every feature of {dict(TIMING_PATHS)}") from None
+    return {**timing, "paths": paths}, packing
 
 
 @cache

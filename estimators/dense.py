@@ -20,12 +20,18 @@ _BLOCK_UNIT = {"xc7": 0.5, "ice40": 1.0}
 # Words of a 1-bit-wide ROM that one LUT holds: LUT6 on 7-series, LUT4 on iCE40.
 ROM_WORDS_PER_LUT = {"xc7": 64, "ice40": 16}
 _LUT_INPUTS = {64: 6, 16: 4}
+SMALL_ROM_ADDRESS_BITS = 2  # ROMs of up to 4 words: their products are priced as choices among constant products
 
 
 @cache
 def block_ram_count(depth: int, width: int, kind: str) -> float:
-    """Fewest blocks that hold a depth x width memory, in the family's native BRAM unit."""
-    blocks = min(-(-depth // d) * -(-width // w) for d, w in _BLOCK_SHAPES[kind])
+    """Fewest blocks that hold a depth x width memory, in the family's native BRAM unit.
+
+    yosys slices the depth by one aspect ratio (d, w) and places the ceil(depth / d) slices side by side in the
+    width, selecting a slice by the upper address bits after the read: ceil(slices x width / w) blocks. 1100 x 12
+    on xc7 is one RAMB18 (512 x 36: three 12-bit slices side by side), not two.
+    """
+    blocks = min(-(-(-(-depth // d) * width) // w) for d, w in _BLOCK_SHAPES[kind])
     return blocks * _BLOCK_UNIT[kind]
 
 
@@ -36,10 +42,14 @@ def dsps_per_product(layer: DenseLayer, calibration: Calibration) -> int:
     return calibration.dsp_rule.table[layer.in_fmt.total_bits][layer.weight_fmt.total_bits]
 
 
-def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) -> tuple[float, ...]:
+def dense_features(
+    layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64, rom_columns: int | None = None
+) -> tuple[float, ...]:
     """Structural features in the order of estimators.calibration.FEATURES (hardware: generator.vhdl).
 
-    The hot path of every search: plain local arithmetic on numbers the layer derived once.
+    ``rom_columns``: the LUT-ROM bit columns synthesis keeps for the real weights (estimators.content); None
+    before training, when every column of the ROM word counts. The hot path of every search: plain local
+    arithmetic on numbers the layer derived once.
     """
     folding = layer.folding
     pe, simd = folding.pe, folding.simd
@@ -59,7 +69,7 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
     else:  # wider comparisons are not chunked: one carry-chain subtractor bit per accumulator bit
         clamp_chunks, clamp_wide = 0, active * acc
     lanes = pe * simd
-    soft_mult = shift_add = shift_add_sq = const_mult = few_input = soft_prod = dsp_mults = 0
+    soft_mult = shift_add = shift_add_sq = const_mult = small_rom_mult = few_input = soft_prod = dsp_mults = 0
     if dsps:
         dsp_mults = lanes
     else:
@@ -67,6 +77,9 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
         address_bits = (groups * chunks - 1).bit_length()
         if address_bits == 0:
             const_mult = lanes * bx * bw  # a one-word ROM: the weights are constants that synthesis folds in
+        elif address_bits <= SMALL_ROM_ADDRESS_BITS and address_bits + bx > lut_inputs:
+            # A ROM of 2..4 words: each product is a choice among that many constant products.
+            small_rom_mult = lanes * bx * bw * (groups * chunks)
         elif address_bits + bx <= lut_inputs:
             # Each product bit is a function of the ROM address and x alone: one LUT, whatever the multiplier.
             few_input = lanes * (bx + bw)
@@ -77,7 +90,8 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
     if layer.rom_storage == "bram":
         rom_bits = rom_cols = rom_reg = 0
     else:
-        rom_bits, rom_cols, rom_reg = depth * width, width * -(-depth // rom_words_per_lut), width
+        kept = width if rom_columns is None else rom_columns
+        rom_bits, rom_cols, rom_reg = depth * kept, kept * -(-depth // rom_words_per_lut), kept
     tree_width = bx + bw + (simd - 1).bit_length()
     counters = (
         (depth - 1).bit_length()
@@ -104,6 +118,7 @@ def dense_features(layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64) ->
         shift_add,
         shift_add_sq,
         const_mult,
+        small_rom_mult,
         few_input,
         soft_prod,
         dsp_mults,
@@ -127,11 +142,11 @@ def layer_bram(layer: DenseLayer, kind: str) -> float:
     return bram
 
 
-def dense_numbers(layer: DenseLayer, calibration: Calibration) -> LayerNumbers:
-    """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial."""
+def dense_numbers(layer: DenseLayer, calibration: Calibration, rom_columns: int | None = None) -> LayerNumbers:
+    """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial (see dense_features)."""
     dsps = dsps_per_product(layer, calibration)
     kind = calibration.bram_kind
-    features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind])
+    features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], rom_columns)
     return (
         layer.latency_cycles,
         layer.bound_cycles,

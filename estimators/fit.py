@@ -20,7 +20,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 
 from contract.fixedpoint import FixedFormat
 from contract.layers.dense import DENSE_KNOBS, DenseFolding, DenseLayer
-from estimators.calibration import FEATURES, Calibration
+from estimators.calibration import FEATURES, TIMING_PATHS, Calibration
 from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers, dsps_per_product
 
 FITTED = ("lut", "ff")
@@ -172,10 +172,24 @@ def row_layer(row: dict[str, Any]) -> DenseLayer:
     )
 
 
-def design_matrix(layers: Sequence[DenseLayer], calibration: Calibration) -> np.ndarray:
+def row_rom_columns(row: dict[str, Any]) -> int | None:
+    """The ROM columns the row's weights keep (tables written before the column existed: None, full width)."""
+    value = row.get("rom_columns")
+    return None if value in (None, "") else int(float(value))
+
+
+def design_matrix(
+    layers: Sequence[DenseLayer], calibration: Calibration, rom_columns: Sequence[int | None] | None = None
+) -> np.ndarray:
     """Features as the estimator computes them at prediction time (DSP use from the calibration's rule)."""
     words = ROM_WORDS_PER_LUT[calibration.bram_kind]
-    return np.array([dense_features(layer, dsps_per_product(layer, calibration), words) for layer in layers])
+    columns = rom_columns if rom_columns is not None else [None] * len(layers)
+    return np.array(
+        [
+            dense_features(layer, dsps_per_product(layer, calibration), words, kept)
+            for layer, kept in zip(layers, columns, strict=True)
+        ]
+    )
 
 
 def rule_predictions(layers: Sequence[DenseLayer], calibration: Calibration) -> dict[str, np.ndarray]:
@@ -213,7 +227,7 @@ def fit_resources(rows: Sequence[dict[str, Any]], calibration: Calibration, fold
     if len(rows) < max(folds, len(FEATURES)):
         raise ValueError(f"sweep tables: {len(rows)} usable rows, need at least {max(folds, len(FEATURES))}")
     layers = [row_layer(row) for row in rows]
-    X = design_matrix(layers, calibration)
+    X = design_matrix(layers, calibration, [row_rom_columns(row) for row in rows])
     coefficients, cv = {}, {}
     for key in FITTED:
         y = np.array([float(row[key]) for row in rows])
@@ -232,11 +246,95 @@ def fit_resources(rows: Sequence[dict[str, Any]], calibration: Calibration, fold
     return ResourceFit(coefficients, cv, exact, mismatches, len(rows))
 
 
-def predict(layers: Sequence[DenseLayer], calibration: Calibration) -> dict[str, np.ndarray]:
+def predict(
+    layers: Sequence[DenseLayer], calibration: Calibration, rom_columns: Sequence[int | None] | None = None
+) -> dict[str, np.ndarray]:
     """LUT/FF/DSP/BRAM of each layer under ``calibration`` (the same numbers estimators.dense computes)."""
-    X = design_matrix(layers, calibration)
+    X = design_matrix(layers, calibration, rom_columns)
     return {
         "lut": X @ np.array(calibration.lut),
         "ff": X @ np.array(calibration.ff),
         **rule_predictions(layers, calibration),
     }
+
+
+# ------------------------------------------------------------------------------------- timing, packing
+
+
+class PeriodModel(BaseEstimator, RegressorMixin):
+    """Clock period = max over paths of coef_path . features_path, coefficients >= 0 (estimators.timing).
+
+    X holds every path's features side by side (``sizes`` of them per path). The fit minimises the relative error
+    of the period with scipy's bounded least squares, started from every path at the median period.
+    """
+
+    def __init__(self, sizes: tuple[int, ...] = (), starts: int = 8) -> None:
+        self.sizes = sizes
+        self.starts = starts
+
+    def _split(self, X: np.ndarray) -> list[np.ndarray]:
+        return np.split(np.asarray(X, dtype=float), np.cumsum(self.sizes)[:-1], axis=1)
+
+    def _periods(self, theta: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
+        thetas = np.split(theta, np.cumsum(self.sizes)[:-1])
+        return np.max([part @ t for part, t in zip(parts, thetas, strict=True)], axis=0)
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> PeriodModel:
+        from scipy.optimize import least_squares
+
+        parts, y = self._split(X), np.asarray(y, dtype=float)
+        # A max of paths is not convex: start from a few seeded points and keep the best (deterministic).
+        rng = np.random.default_rng(0)
+        constants = np.cumsum((0, *self.sizes[:-1]))
+        best = None
+        for attempt in range(self.starts):
+            start = np.full(sum(self.sizes), 0.01) if attempt == 0 else rng.uniform(0.0, 1.0, sum(self.sizes))
+            start[constants] = 0.5 * float(np.median(y))  # each path's constant
+            found = least_squares(lambda t: (self._periods(t, parts) - y) / y, start, bounds=(0.0, np.inf))
+            if best is None or found.cost < best.cost:
+                best = found
+        self.coef_ = best.x
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self._periods(self.coef_, self._split(X))
+
+
+@dataclass
+class LimitsFit:
+    """The fmax model (per path, ns per feature) and the iCE40 logic-cell packing."""
+
+    paths: tuple[tuple[float, ...], ...] | None
+    fmax_cv: ErrorStats | None
+    packing: tuple[float, float] | None  # logic cells = packing . (LUT, FF)
+    packing_cv: ErrorStats | None
+    n_timed: int
+    n_packed: int
+
+
+def _measured(rows: Sequence[dict[str, Any]], column: str) -> list[dict[str, Any]]:
+    return [row for row in rows if row.get(column) not in (None, "")]
+
+
+def fit_limits(rows: Sequence[dict[str, Any]], calibration: Calibration, folds: int = 5) -> LimitsFit:
+    """Fit the period to the rows' measured fmax and the logic cells to their measured LUT and FF (rows without
+    them are skipped); out-of-fold errors in % of the measured fmax and cells."""
+    from estimators.timing import layer_paths
+
+    timed, packed = _measured(rows, "fmax_mhz"), _measured(rows, "logic_cells")
+    paths = fmax_cv = packing = packing_cv = None
+    sizes = tuple(len(names) for names in TIMING_PATHS.values())
+    if len(timed) >= max(folds, sum(sizes)):
+        X = np.array([np.concatenate(layer_paths(row_layer(row), calibration)) for row in timed])
+        y = np.array([1000.0 / float(row["fmax_mhz"]) for row in timed])
+        flat = PeriodModel(sizes).fit(X, y).coef_
+        paths = tuple(tuple(float(c) for c in part) for part in np.split(flat, np.cumsum(sizes)[:-1]))
+        predicted = cross_val_predict(PeriodModel(sizes), X, y, cv=KFold(folds, shuffle=True, random_state=0))
+        fmax_cv = error_stats(1000.0 / y, 1000.0 / np.maximum(predicted, 1e-9))
+    if len(packed) >= folds:
+        X = np.array([[float(row["lut"]), float(row["ff"])] for row in packed])
+        y = np.array([float(row["logic_cells"]) for row in packed])
+        a, b = ResourceModel().fit(X, y).coef_
+        packing = (float(a), float(b))
+        packing_cv = cross_validated_stats(X, y, folds)
+    return LimitsFit(paths, fmax_cv, packing, packing_cv, len(timed), len(packed))

@@ -21,7 +21,15 @@ from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dsps_per_product
 PARTS = ("multipliers", "engine", "buffer", "const")
 MUX_INPUTS_PER_LUT = {"xc7": 4, "ice40": 2}  # a LUT6 is a 4:1 mux; a LUT4 a 2:1 mux
 _MULTIPLIER_FEATURES = frozenset(
-    ("soft_mult_bits", "shift_add_bits", "shift_add_sq_bits", "const_mult_bits", "few_input_bits", "soft_prod_bits")
+    (
+        "soft_mult_bits",
+        "shift_add_bits",
+        "shift_add_sq_bits",
+        "const_mult_bits",
+        "small_rom_mult_bits",
+        "few_input_bits",
+        "soft_prod_bits",
+    )
 )
 _IS_MULTIPLIER = tuple(name in _MULTIPLIER_FEATURES for name in FEATURES)
 

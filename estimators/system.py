@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 from contract.design import RESTART_CYCLES, AcceleratorDesign
@@ -14,6 +16,7 @@ from estimators.conv import conv_numbers
 from estimators.dense import dense_numbers
 from estimators.pool import pool_numbers
 from estimators.recurrent import recurrent_numbers
+from estimators.timing import layer_fmax_mhz, logic_cells
 
 
 @dataclass(slots=True)
@@ -38,6 +41,8 @@ class DesignEstimate:
     params: int
     fits: bool
     violations: list[str] = field(default_factory=list)
+    fmax_mhz: float = math.inf  # the slowest FPGA layer's (estimators.timing)
+    logic_cells: float = 0.0  # packed iCE40 logic cells (0 where the family's slices are not the limit)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -71,7 +76,10 @@ def estimate_design(
     calibration: Calibration | None = None,
     device: Device | None = None,
     activity: float | None = None,
+    rom_columns: Sequence[int | None] | None = None,
 ) -> DesignEstimate:
+    """``rom_columns``: per layer, the ROM columns its trained weights keep (estimators.content.rom_contents);
+    None before training, when every layer is estimated with full-range weights."""
     device = device or get_device(design.device)
     calibration = calibration or default_calibration(device.family)
     board = calibration.board
@@ -82,9 +90,10 @@ def estimate_design(
     lut = ff = bram = 0.0
     dsp = macs = params = 0
     mcu_cycles = 0.0
+    fmax = math.inf
     first_fpga: Layer | None = None
     last_fpga: Layer | None = None
-    for layer in design.layers:
+    for index, layer in enumerate(design.layers):
         macs += layer.macs
         params += layer.params
         if layer.placement == "mcu":
@@ -92,9 +101,12 @@ def estimate_design(
             continue
         first_fpga = first_fpga or layer
         last_fpga = layer
-        layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = LAYER_ESTIMATORS[layer.kind](
-            layer, calibration
-        )
+        if rom_columns is not None and rom_columns[index] is not None:
+            numbers = dense_numbers(layer, calibration, rom_columns[index])  # type: ignore[arg-type]
+        else:
+            numbers = LAYER_ESTIMATORS[layer.kind](layer, calibration)
+        layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = numbers
+        fmax = min(fmax, layer_fmax_mhz(layer, calibration))
         cycles += layer_cycles
         bound += layer_bound
         lut += layer_lut
@@ -137,8 +149,9 @@ def estimate_design(
     throughput = 1e6 / period_us if period_us > 0 else 0.0
 
     violations = []
-    over_budget = lut > device.lut or ff > device.ff or dsp > device.dsp or bram > device.bram
-    if has_fpga and (over_budget or clock > device.max_clock_mhz):
+    cells = logic_cells(lut, ff, calibration) if has_fpga else 0.0
+    over_budget = lut > device.lut or ff > device.ff or dsp > device.dsp or bram > device.bram or cells > device.lut
+    if has_fpga and (over_budget or clock > device.max_clock_mhz or clock > fmax):
         for name, used, available in (
             ("lut", lut, device.lut),
             ("ff", ff, device.ff),
@@ -147,8 +160,12 @@ def estimate_design(
         ):
             if used > available:
                 violations.append(f"{name} {used:.0f} > {available} on {device.name}")
+        if cells > device.lut:  # an iCE40 logic cell is one LUT4 + one FF: the LUT count is the cell count
+            violations.append(f"logic cells {cells:.0f} > {device.lut} on {device.name}")
         if clock > device.max_clock_mhz:
             violations.append(f"clock {clock} MHz > {device.max_clock_mhz} MHz on {device.name}")
+        if clock > fmax:
+            violations.append(f"clock {clock} MHz > estimated fmax {fmax:.1f} MHz")
     return DesignEstimate(
         cycles=cycles,
         ii_cycles=ii_cycles,
@@ -170,4 +187,6 @@ def estimate_design(
         params=params,
         fits=not violations,
         violations=violations,
+        fmax_mhz=fmax if has_fpga else 0.0,
+        logic_cells=cells,
     )

@@ -9,10 +9,12 @@ import optuna
 import pandas as pd
 import pytest
 
+from contract.reference import load_weights
 from dse.config import ConfigError, SearchConfig, parse_config
 from dse.search import run_search
 from dse.space import Candidate
 from estimators import estimate_design
+from estimators.content import rom_contents
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -106,7 +108,12 @@ def test_trials_csv_content(finished: tuple[Path, pd.DataFrame]) -> None:
     by_number = trials.set_index("number")
     for trial in study.trials:
         design = Candidate.from_dict(trial.user_attrs["candidate"]).design
-        again = estimate_design(design)
+        before = estimate_design(design)  # what decided whether to train; a trained trial is re-estimated with
+        again = before  # the ROM columns its trained weights keep (estimators.content)
+        if trial.user_attrs.get("trained"):
+            weights = load_weights(results / trial.user_attrs["artifacts"] / "weights.npz")
+            again = estimate_design(design, rom_columns=rom_contents(design, weights))
+            assert before.energy_uj == pytest.approx(trial.user_attrs["estimate_pre_training"]["energy_uj"])
         assert again.cycles == trial.user_attrs["estimate"]["cycles"] == design.latency_cycles
         assert again.energy_uj == pytest.approx(trial.user_attrs["estimate"]["energy_uj"])
         assert by_number.loc[trial.number, "est_bound_cycles"] == pytest.approx(design.bound_cycles)

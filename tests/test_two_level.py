@@ -64,6 +64,11 @@ def test_two_levels_queue_accelerators_that_reuse_the_training(tmp_path: Path) -
     assert len(designs) == len(networks) * (3 * 3 * 3 * 3 - 1)  # pe x simd per layer, the sampled one left out
     assert designs["queued"].sum() == len(queued) == trials["variant_of"].notna().sum()
     assert {"accuracy", "latency_us", "lut", "hardware", "est_cycles", "feasible"} <= set(designs.columns)
+    # Trained trials are scored with the ROM columns their weights keep; the pre-training estimate is beside it.
+    trained = trials[trials["trained"]]
+    assert (trained["pre_lut"] >= trained["est_lut"] - 1e-9).all()
+    assert (trained["pre_lut"] > trained["est_lut"]).any()
+    assert trained["lut"].tolist() == trained["est_lut"].tolist()
     sampled = trials[trials["variant_of"].isna()]
     fresh = sampled[~sampled["trained"] | (sampled["trained_by"] == sampled["number"])]
     assert len(fresh) == 2  # both networks of the space; re-proposals do not count, and stop once exhausted

@@ -16,8 +16,8 @@ from dse.calibrate.power import PowerFit, PowerPoints, fit_power, merge, points_
 from dse.reports import detect_and_parse
 from dse.reports.measurements import Measurement
 from dse.reports.vivado import VivadoPower, VivadoTiming, VivadoUtilization
-from estimators.calibration import FEATURES, Calibration, read_calibration_dict
-from estimators.fit import ResourceFit, fit_resources, read_tables
+from estimators.calibration import FEATURES, TIMING_PATHS, Calibration, read_calibration_dict
+from estimators.fit import LimitsFit, ResourceFit, fit_limits, fit_resources, read_tables
 
 
 def _significant(value: float, digits: int = 7) -> float:
@@ -134,6 +134,12 @@ def _table_provenance(tables: list[Path]) -> tuple[dict[str, str], list[str]]:
     return versions, warnings
 
 
+def _timing_tools(rows: list[dict[str, str]]) -> str:
+    from generator.synth import XC7_TIMING_SOURCE
+
+    return "nextpnr-ice40 place and route" if any(row.get("nextpnr") for row in rows) else XC7_TIMING_SOURCE
+
+
 @dataclass
 class FitOutcome:
     data: dict[str, Any]
@@ -141,6 +147,7 @@ class FitOutcome:
     power: PowerFit | None
     inputs: Inputs
     warnings: list[str] = field(default_factory=list)
+    limits: LimitsFit | None = None  # fmax and logic-cell fits, when the tables had timing columns
 
 
 def calibrate(
@@ -160,7 +167,7 @@ def calibrate(
         raise ValueError(f"fit inputs: no sweep table, power report or measurement found in {found_in}")
     today = dt.date.today().isoformat()
     sources = []
-    resource_fit = None
+    resource_fit = limits = None
     warnings: list[str] = []
     if inputs.tables:
         rows = read_tables(inputs.tables)
@@ -178,6 +185,25 @@ def calibrate(
             f"NNLS fit (relative error) of LUT/FF on {resource_fit.n_samples} synthesized single dense "
             f"layers from {', '.join(p.name for p in inputs.tables)}"
         )
+        limits = fit_limits(rows, prior, folds)
+        if limits.paths is not None and limits.fmax_cv is not None:
+            data["timing"] = {
+                "source": f"fit of the clock period (max over paths) on {limits.n_timed} timed layers "
+                f"({_timing_tools(rows)})",
+                "paths": {
+                    path: {n: _significant(v) for n, v in zip(names, values, strict=True)}
+                    for (path, names), values in zip(TIMING_PATHS.items(), limits.paths, strict=True)
+                },
+                "errors": {"fmax": {**limits.fmax_cv.as_dict(), "method": f"{folds}-fold CV"}},
+            }
+            sources.append(f"fmax model from {limits.n_timed} timed layers")
+        if limits.packing is not None and limits.packing_cv is not None:
+            data["packing"] = {
+                "lut": _significant(limits.packing[0]),
+                "ff": _significant(limits.packing[1]),
+                "source": f"NNLS fit of nextpnr-ice40 logic cells (after packing) on {limits.n_packed} layers",
+                "errors": {"logic_cells": {**limits.packing_cv.as_dict(), "method": f"{folds}-fold CV"}},
+            }
     power_fit = None
     points = power_points(inputs, prior.power["clock_uw_per_mhz"])
     if points.static or points.dynamic:
@@ -193,7 +219,7 @@ def calibrate(
     data["created"] = today
     data["source"] = "; ".join(sources) + f" (base: {base_version if base is None else base})"
     data["command"] = command
-    return FitOutcome(data, resource_fit, power_fit, inputs, warnings)
+    return FitOutcome(data, resource_fit, power_fit, inputs, warnings, limits)
 
 
 def write_calibration(data: dict[str, Any], path: Path) -> None:

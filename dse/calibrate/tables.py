@@ -48,6 +48,12 @@ def print_fit(outcome: FitOutcome, console: Console) -> None:
                     f"{row['synthesis']} for {row}",
                     highlight=False,
                 )
+    limits = outcome.limits
+    for what, stats in (("fmax", limits and limits.fmax_cv), ("logic cells", limits and limits.packing_cv)):
+        if stats:
+            console.print(
+                f"{what}: {stats.n} points, held-out median |error| {stats.median_pct:.2f} %, p90 {stats.p90_pct:.2f} %"
+            )
     if outcome.power is not None:
         power = outcome.data["power"]
         console.print(f"power: static_mw = {power['static_mw']}; {outcome.power.method}")
