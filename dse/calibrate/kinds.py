@@ -147,7 +147,11 @@ def write_rows(rows: list[dict[str, Any]], path: Path) -> None:
 
 
 def _design_matrix(rows: list[dict[str, Any]], what: str) -> tuple[np.ndarray, np.ndarray]:
-    x = np.array([[*(float(r[f"{part}_{what}"]) for part in PARTS[:-1]), 1.0] for r in rows])
+    """The parts under the current dense calibration, recomputed from each row's layer (the table's part columns
+    are what the calibration of sweep time said: a dense refit would leave them stale)."""
+    calibration = default_calibration(rows[0]["family"])
+    parts = [KIND_PARTS[r["kind"]](layer_from_dict(json.loads(r["layer"])), calibration) for r in rows]
+    x = np.array([[*(float(p[f"{part}_{what}"]) for part in PARTS[:-1]), 1.0] for p in parts])
     y = np.array([float(r[what]) for r in rows])
     return x, y
 
