@@ -1,6 +1,6 @@
 """Estimator accuracy on synthesized layers that the fit never saw: `python benchmarks/estimator_accuracy.py`.
 
-Default: the shipped sweep tables (estimators/calibration/data/<family>_sweep.csv) are split by a fixed rule,
+Default: the shipped sweep tables (estimators/calibration/data/<family>_sweep*.csv) are split by a fixed rule,
 sample % 5 == 4 held out (20 %). LUT/FF are refitted on the other 80 % with the shipped calibration's features
 and rules, then scored on the held-out rows. DSP and BRAM are rules: exact-match share on the held-out rows.
 `--holdout FILE` instead scores the shipped calibration itself on a separately swept table (another seed).
@@ -59,16 +59,16 @@ def main(argv: list[str] | None = None) -> int:
             rows = read_tables([args.holdout])
             title = f"{family}: {calibration.version} on {args.holdout.name} (never fitted on)"
         else:
-            table = args.table or Path(
-                str(resources.files("estimators").joinpath("calibration", "data", f"{family}_sweep.csv"))
-            )
-            all_rows = read_tables([table])
+            data = Path(str(resources.files("estimators").joinpath("calibration", "data")))
+            tables = [args.table] if args.table else sorted(data.glob(f"{family}_sweep*.csv"))
+            all_rows = read_tables(tables)
             train = [r for r in all_rows if not is_held_out(r)]
             rows = [r for r in all_rows if is_held_out(r)]
             fit = fit_resources(train, calibration)
             calibration = replace(calibration, lut=fit.coefficients["lut"], ff=fit.coefficients["ff"])
             title = (
-                f"{family}: fit on {len(train)} rows of {table.name}, scored on {len(rows)} held-out rows "
+                f"{family}: fit on {len(train)} rows of {', '.join(t.name for t in tables)}, scored on {len(rows)} "
+                "held-out rows "
                 f"(sample % {HOLDOUT_MODULUS} == {HOLDOUT_REMAINDER})"
             )
         stats, exact = score(rows, calibration)

@@ -118,3 +118,28 @@ def test_fit_walks_a_directory_and_skips_other_families(tmp_path: Path) -> None:
     outcome = calibrate([data], "ice40")
     assert outcome.resources is not None and outcome.resources.n_samples == 30
     assert sorted(outcome.inputs.skipped) == [f"{data / 'notes.txt'}", f"{data / 'xc7.csv'} (family xc7)"]
+
+
+def test_fit_with_timing_columns_writes_an_fmax_model_and_a_packing(tmp_path: Path) -> None:
+    """Rows with fmax_mhz and logic_cells (a sweep with --fmax) give the calibration its timing paths and packing;
+    the written file loads and the estimator uses them."""
+    from dse.calibrate.fitting import calibrate, write_calibration
+    from estimators.fit import row_layer
+    from estimators.timing import layer_paths, period_ns
+
+    calibration = default_calibration("ice40")
+    truth = ((9.0, 3.0, 5.0, 0.05, 0.2, 1.0, 3.0), (12.0, 0.6, 0.5, 0.0, 0.0, 1.0), (11.0, 0.2))
+    rows = synthetic_rows(60, calibration, seed=9)
+    for row in rows:
+        row["fmax_mhz"] = 1000.0 / period_ns(layer_paths(row_layer(row), calibration), truth)
+        row["logic_cells"] = 0.9 * float(row["lut"]) + 0.6 * float(row["ff"])
+    outcome = calibrate([write_rows(rows, tmp_path / "timed.csv")], "ice40")
+    assert outcome.limits is not None and outcome.limits.fmax_cv is not None
+    assert outcome.limits.fmax_cv.median_pct < 1.0
+    assert outcome.data["packing"]["lut"] == pytest.approx(0.9) and outcome.data["packing"]["ff"] == pytest.approx(0.6)
+    write_calibration(outcome.data, tmp_path / "ice40.json")
+    loaded = load_calibration(tmp_path / "ice40.json")
+    layer = DenseLayer(16, 8, "relu", FixedFormat(8, 4), FixedFormat(8, 4), FixedFormat(8, 4), DenseFolding(2, 2))
+    estimate = estimate_design(AcceleratorDesign((layer,), "ice40up5k", 12.0), loaded)
+    assert estimate.fmax_mhz == pytest.approx(1000.0 / period_ns(layer_paths(layer, loaded), truth), rel=0.02)
+    assert estimate.logic_cells == pytest.approx(0.9 * estimate.lut + 0.6 * estimate.ff)

@@ -79,3 +79,21 @@ def test_report_prints_exact_figures_and_an_energy_sum(tmp_path: Path) -> None:
     assert "assumed: xc7.json board.mcu_active_mw" in text and "calibrated: xc7.json power.static_mw" in text
     assert "0 → 'cat', 1 → 'dog'" in text and "lowest index wins" in text
     assert "test_accuracy = 0.88" in text
+
+
+def test_report_sets_measured_fmax_and_logic_cells_against_the_estimate(tmp_path: Path) -> None:
+    data = record()
+    data["estimate"] |= {"fmax_mhz": 120.0, "logic_cells": 0.0}
+    data["estimate_pre_training"] = {**data["estimate"], "lut": 600.0}
+    data["synthesis"] |= {"fmax_mhz": 150.0, "fmax_source": "yosys sta (open flow)", "logic_cells": None}
+    path = tmp_path / "report.md"
+    write_report(path, data)
+    text = path.read_text()
+    assert "| fmax | 120.0 MHz | 150.0 MHz | -20.0 %; meets the target (100.0 MHz) |" in text
+    assert "Measured fmax: yosys sta (open flow)." in text
+    assert "| LUT before training | 600 | 530 | +13.2 % |" in text
+    assert "logic cells" not in text  # xc7: no packing figure
+    data["estimate"] |= {"logic_cells": 5000.0}
+    data["synthesis"] |= {"logic_cells": 5400, "placed": False}
+    write_report(path, data)
+    assert "| logic cells | 5000 | 5400 (**did not place**) | -7.4 % |" in path.read_text()
