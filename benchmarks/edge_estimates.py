@@ -1,6 +1,7 @@
 """Estimates at the edges, on whole designs that no fit saw: `python benchmarks/edge_estimates.py`.
 
-Random 2-3 layer dense designs per family, with trained-like weights (dse.calibrate.space.sweep_weights), a third
+Random 2-3 layer dense designs per family, with trained-like weights (dse.calibrate.space.sweep_weights; a layer
+drawn all zero gets one weight of 1, since its constant output would let synthesis remove everything), a third
 of them with a 1x1 layer and a third with a weight ROM of over 1000 words in block RAM; on iCE40 most are drawn
 near the device's size. Each is synthesized (yosys), and on iCE40 placed and routed (nextpnr-ice40); on xc7 its
 fmax comes from the open flow's timing (generator.synth.XC7_TIMING_SOURCE). It prints, per family:
@@ -19,6 +20,7 @@ import argparse
 import json
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,19 @@ def near_capacity(rng: np.random.Generator, family: str, index: int, tries: int 
     return design
 
 
+def live_weights(weights: list[Any], seed: int) -> list[Any]:
+    """No layer with all-zero weights: its output would be a constant, and synthesis removes the whole datapath
+    (a trained network does not have one; 20 % zeros make it likely for a 1 x 1 layer)."""
+    rng = np.random.default_rng(seed)
+    fixed = []
+    for layer_weights in weights:
+        weight = layer_weights.weight.copy()
+        if not weight.any():
+            weight[tuple(int(rng.integers(0, n)) for n in weight.shape)] = 1
+        fixed.append(replace(layer_weights, weight=weight))
+    return fixed
+
+
 def measure(design: AcceleratorDesign, weights: list[Any]) -> dict[str, Any]:
     """Worker: synthesize (and place) one design; a tool failure is recorded, not raised."""
     from generator.synth import synthesize
@@ -116,7 +131,7 @@ def run_family(family: str, count: int, seed: int, jobs: int, cache_dir: Path) -
 
     rng = np.random.default_rng(seed)
     designs = [near_capacity(rng, family, i) for i in range(count)]
-    weights = [sweep_weights(d, seed, i, "trained") for i, d in enumerate(designs)]
+    weights = [live_weights(sweep_weights(d, seed, i, "trained"), seed + i) for i, d in enumerate(designs)]
     cache, tools = ResultCache(cache_dir / family), tool_versions()
     extra = {"bench": "edge", "generator": generator_version()}
     keys = [point_key(d, w, tools, extra) for d, w in zip(designs, weights, strict=True)]
@@ -140,7 +155,7 @@ def score(
         if measured[i]["error"]:
             continue
         pre = estimate_design(design, calibration)
-        post = estimate_design(design, calibration, rom_columns=rom_contents(design, design_weights))
+        post = estimate_design(design, calibration, contents=rom_contents(design, design_weights))
         rows.append((measured[i], pre, post))
     failed = len(designs) - len(rows)
 

@@ -512,7 +512,7 @@ def run_search(
         calibration = calibration_for(config, device.family)
         columns = None if weights is None else rom_contents(candidate.design, weights, rom_memo)
         estimate = estimate_design(
-            candidate.design, calibration, device, activity=config.hardware.activity, rom_columns=columns
+            candidate.design, calibration, device, activity=config.hardware.activity, contents=columns
         )
         numbers = application_numbers(config, estimate, device, calibration)
         estimate.violations.extend(limit_violations(config, estimate, numbers))

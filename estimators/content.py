@@ -1,13 +1,15 @@
-"""What trained weights change in an estimate: the LUT-ROM bit columns synthesis really keeps.
+"""What trained weights change in an estimate: the ROM bits and the products synthesis really keeps.
 
 yosys folds a ROM bit column that is the same in every word into a constant, and merges columns with equal
-content (opt_merge). Small trained weights have upper bits that only repeat the sign, so their ROMs shrink a lot;
-full-range random weights (the pre-training assumption) keep every column.
+content (opt_merge); a block-RAM ROM drops its constant columns too. Small trained weights have upper bits that
+only repeat the sign, so their ROMs shrink a lot. A product by a one-word ROM's 0 vanishes. Full-range random
+weights (the pre-training assumption) keep every column and every product.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,30 +18,46 @@ from contract.design import AcceleratorDesign
 from contract.layers.dense import DenseLayer
 
 
+@dataclass(frozen=True, slots=True)
+class RomContent:
+    kept_columns: int  # non-constant, pairwise different bit columns: what a LUT ROM keeps
+    constant_columns: int  # columns equal in every word: what a block-RAM ROM drops
+    constant_weights: tuple[int, ...]  # a one-word ROM's codes, per lane slot (p*SIMD + s): constant products
+
+
+def rom_content(layer: DenseLayer, weight: np.ndarray) -> RomContent:
+    words = layer.rom_words(weight)
+    # The generator pads a one-word table with a zero word.
+    padded = np.vstack([words, np.zeros_like(words)]) if len(words) < 2 else words
+    bits = layer.weight_fmt.total_bits
+    columns = ((padded[:, :, None] >> np.arange(bits)) & 1).reshape(len(padded), -1).T
+    constant = columns.min(axis=1) == columns.max(axis=1)
+    varying = columns[~constant]
+    kept = len(np.unique(varying, axis=0)) if len(varying) else 0
+    # Only a one-word ROM is seen as constants by yosys: a registered read of a deeper ROM stays a multiplier
+    # operand even where a slot holds one code in every word.
+    constants = tuple(int(code) for code in words[0]) if len(words) == 1 else ()
+    return RomContent(kept, int(constant.sum()), constants)
+
+
 def distinct_rom_columns(layer: DenseLayer, weight: np.ndarray) -> int:
     """Non-constant, pairwise different bit columns of the layer's weight ROM (two's complement words)."""
-    words = layer.rom_words(weight)
-    if len(words) < 2:  # the generator pads a one-word table with a zero word
-        words = np.vstack([words, np.zeros_like(words)])
-    bits = layer.weight_fmt.total_bits
-    columns = ((words[:, :, None] >> np.arange(bits)) & 1).reshape(len(words), -1).T
-    varying = columns[columns.min(axis=1) != columns.max(axis=1)]
-    return len(np.unique(varying, axis=0)) if len(varying) else 0
+    return rom_content(layer, weight).kept_columns
 
 
 def rom_contents(
-    design: AcceleratorDesign, weights: Sequence[Any], memo: dict[tuple[int, ...], int] | None = None
-) -> tuple[int | None, ...]:
-    """Per layer of ``design``: its distinct ROM columns when it is a dense FPGA layer, else None (estimated as
-    full). ``memo`` keeps the count per (weights, layer, folding) while the same weights are re-folded."""
+    design: AcceleratorDesign, weights: Sequence[Any], memo: dict[tuple[int, ...], RomContent] | None = None
+) -> tuple[RomContent | None, ...]:
+    """Per layer of ``design``: its ROM content when it is a dense FPGA layer, else None (estimated as full-range).
+    ``memo`` keeps the content per (weights, layer, folding) while the same weights are re-folded."""
     memo = {} if memo is None else memo
-    columns: list[int | None] = []
+    contents: list[RomContent | None] = []
     for index, (layer, layer_weights) in enumerate(zip(design.layers, weights, strict=True)):
         if not isinstance(layer, DenseLayer) or layer.placement == "mcu":
-            columns.append(None)
+            contents.append(None)
             continue
         key = (id(weights), index, layer.folding.pe, layer.folding.simd, layer.weight_fmt.total_bits)
         if key not in memo:
-            memo[key] = distinct_rom_columns(layer, layer_weights.weight)
-        columns.append(memo[key])
-    return tuple(columns)
+            memo[key] = rom_content(layer, layer_weights.weight)
+        contents.append(memo[key])
+    return tuple(contents)

@@ -9,6 +9,7 @@ from operator import mul
 from contract.layers.dense import DenseLayer
 from estimators.base import LayerEstimate, LayerNumbers
 from estimators.calibration import Calibration
+from estimators.content import RomContent
 
 # (depth, width) aspect ratios of one block: RAMB18E1 on 7-series, SB_RAM40_4K on iCE40.
 _BLOCK_SHAPES = {
@@ -132,28 +133,42 @@ def dense_features(
     )
 
 
-def layer_bram(layer: DenseLayer, kind: str) -> float:
-    """Block RAM of the weight ROM (when in BRAM) and of the input buffer banks (when deep)."""
+def layer_bram(layer: DenseLayer, kind: str, constant_columns: int = 0) -> float:
+    """Block RAM of the weight ROM (when in BRAM; its constant columns dropped) and of the input buffer banks."""
     bram = 0.0
     if layer.rom_storage == "bram":
-        bram = block_ram_count(layer.rom_depth, layer.rom_width, kind)
+        bram = block_ram_count(layer.rom_depth, max(1, layer.rom_width - constant_columns), kind)
     if layer.buffer_storage_on(kind) == "bram":
         bram += layer.folding.simd * block_ram_count(layer.chunks, layer.in_fmt.total_bits, kind)
     return bram
 
 
-def dense_numbers(layer: DenseLayer, calibration: Calibration, rom_columns: int | None = None) -> LayerNumbers:
-    """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial (see dense_features)."""
+def content_dsps(layer: DenseLayer, calibration: Calibration, constant_weights: tuple[int, ...]) -> int:
+    """DSP blocks when a one-word ROM makes the products constant: a product by 0 vanishes; yosys still maps the
+    others to DSPs (a product by 1 feeds the accumulator through one, xc7 benchmark)."""
+    per_product = dsps_per_product(layer, calibration)
+    return per_product * (layer.folding.pe * layer.folding.simd - sum(1 for code in constant_weights if code == 0))
+
+
+def dense_numbers(layer: DenseLayer, calibration: Calibration, content: RomContent | None = None) -> LayerNumbers:
+    """(cycles, bound_cycles, lut, ff, dsp, bram): the hot path of every search trial. ``content``: what the
+    trained weights keep (estimators.content); None before training (full-range weights)."""
     dsps = dsps_per_product(layer, calibration)
     kind = calibration.bram_kind
-    features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], rom_columns)
+    if content is None:
+        features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind])
+        dsp_blocks, bram = dsps * layer.folding.pe * layer.folding.simd, layer_bram(layer, kind)
+    else:
+        features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], content.kept_columns)
+        dsp_blocks = content_dsps(layer, calibration, content.constant_weights)
+        bram = layer_bram(layer, kind, content.constant_columns)
     return (
         layer.latency_cycles,
         layer.bound_cycles,
         sum(map(mul, calibration.lut, features)),
         sum(map(mul, calibration.ff, features)),
-        dsps * layer.folding.pe * layer.folding.simd,
-        layer_bram(layer, kind),
+        dsp_blocks,
+        bram,
     )
 
 

@@ -12,6 +12,7 @@ from contract.layers import Layer
 from estimators.base import LayerEstimator
 from estimators.breakdown import dynamic_mw as fpga_dynamic_mw
 from estimators.calibration import Calibration, default_calibration
+from estimators.content import RomContent
 from estimators.conv import conv_numbers
 from estimators.dense import dense_numbers
 from estimators.pool import pool_numbers
@@ -76,10 +77,10 @@ def estimate_design(
     calibration: Calibration | None = None,
     device: Device | None = None,
     activity: float | None = None,
-    rom_columns: Sequence[int | None] | None = None,
+    contents: Sequence[RomContent | None] | None = None,
 ) -> DesignEstimate:
-    """``rom_columns``: per layer, the ROM columns its trained weights keep (estimators.content.rom_contents);
-    None before training, when every layer is estimated with full-range weights."""
+    """``contents``: per layer, what its trained weights keep (estimators.content.rom_contents); None before
+    training, when every layer is estimated with full-range weights."""
     device = device or get_device(design.device)
     calibration = calibration or default_calibration(device.family)
     board = calibration.board
@@ -101,8 +102,8 @@ def estimate_design(
             continue
         first_fpga = first_fpga or layer
         last_fpga = layer
-        if rom_columns is not None and rom_columns[index] is not None:
-            numbers = dense_numbers(layer, calibration, rom_columns[index])  # type: ignore[arg-type]
+        if contents is not None and contents[index] is not None:
+            numbers = dense_numbers(layer, calibration, contents[index])  # type: ignore[arg-type]
         else:
             numbers = LAYER_ESTIMATORS[layer.kind](layer, calibration)
         layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = numbers

@@ -59,11 +59,11 @@ def test_content_aware_estimate_is_smaller_for_small_weights() -> None:
     rng = np.random.default_rng(1)
     small = [replace(layer.random_weights(rng), weight=rng.integers(-3, 4, size=(16, 32)))]
     before = estimate_design(design)
-    after = estimate_design(design, rom_columns=rom_contents(design, small))
+    after = estimate_design(design, contents=rom_contents(design, small))
     assert after.lut < before.lut
     assert (after.cycles, after.dsp, after.bram) == (before.cycles, before.dsp, before.bram)
     full = [layer.random_weights(np.random.default_rng(2))]
-    assert estimate_design(design, rom_columns=rom_contents(design, full)).lut == pytest.approx(before.lut)
+    assert estimate_design(design, contents=rom_contents(design, full)).lut == pytest.approx(before.lut)
 
 
 @pytest.mark.parametrize(
@@ -168,3 +168,19 @@ def _row(layer: DenseLayer) -> dict[str, object]:
     from estimators.fit import layer_config
 
     return {key: str(value) for key, value in layer_config(layer).items()}
+
+
+def test_block_ram_rom_drops_constant_columns_and_zero_products_need_no_dsp() -> None:
+    deep = dense(64, 20, bits=8, weight_storage="bram")  # 1280 words x 8 bits
+    design = AcceleratorDesign((deep,), "xc7s15", 100.0)
+    rng = np.random.default_rng(5)
+    small = [replace(deep.random_weights(rng), weight=rng.integers(0, 4, size=(20, 64)))]  # bits 2..7 constant 0
+    content = rom_contents(design, small)[0]
+    assert content is not None and content.constant_columns == 6 and content.kept_columns == 2
+    assert estimate_design(design).bram == block_ram_count(1280, 8, "xc7")
+    assert estimate_design(design, contents=(content,)).bram == block_ram_count(1280, 2, "xc7")
+    one_word = dense(1, 2, pe=2, bits=8, multiplier="dsp")  # constants: a product by 0 vanishes
+    design = AcceleratorDesign((one_word,), "xc7s15", 100.0)
+    zero_and_five = [replace(one_word.random_weights(rng), weight=np.array([[0], [5]]))]
+    assert estimate_design(design).dsp == 2
+    assert estimate_design(design, contents=rom_contents(design, zero_and_five)).dsp == 1

@@ -112,7 +112,7 @@ def test_trials_csv_content(finished: tuple[Path, pd.DataFrame]) -> None:
         again = before  # the ROM columns its trained weights keep (estimators.content)
         if trial.user_attrs.get("trained"):
             weights = load_weights(results / trial.user_attrs["artifacts"] / "weights.npz")
-            again = estimate_design(design, rom_columns=rom_contents(design, weights))
+            again = estimate_design(design, contents=rom_contents(design, weights))
             assert before.energy_uj == pytest.approx(trial.user_attrs["estimate_pre_training"]["energy_uj"])
         assert again.cycles == trial.user_attrs["estimate"]["cycles"] == design.latency_cycles
         assert again.energy_uj == pytest.approx(trial.user_attrs["estimate"]["energy_uj"])

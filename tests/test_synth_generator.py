@@ -127,7 +127,7 @@ def test_ice40up5k_synthesis_fmax_and_gate_level_simulation(tmp_path: Path) -> N
     # nextpnr packs LUT4s and FFs into logic cells; the estimate's packing is within its held-out error.
     assert result.placed and result.logic_cells is not None
     assert max(result.lut, result.ff) <= result.logic_cells <= result.lut + result.ff + result.carry
-    estimate = estimate_design(design, rom_columns=rom_contents(design, weights))
+    estimate = estimate_design(design, contents=rom_contents(design, weights))
     assert estimate.logic_cells == pytest.approx(result.logic_cells, rel=0.25)
     assert estimate.fmax_mhz == pytest.approx(result.fmax_mhz, rel=0.35)
 
