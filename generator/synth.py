@@ -164,7 +164,7 @@ class Placement:
 
 
 _LC_LINE = re.compile(r"ICESTORM_LC:\s*(\d+)/")
-_NO_ROOM = "no BELs remaining"
+_NO_ROOM = ("no BELs remaining", "Failed to expand region")  # out of cells of some type
 
 
 def nextpnr_place(part: Part, work_dir: Path, clock_mhz: float) -> Placement:
@@ -189,7 +189,7 @@ def nextpnr_place(part: Part, work_dir: Path, clock_mhz: float) -> Placement:
     except ToolError:
         log = (work_dir / "nextpnr.log").read_text() if (work_dir / "nextpnr.log").exists() else ""
         cells = _LC_LINE.search(log)
-        if _NO_ROOM in log and cells:
+        if any(reason in log for reason in _NO_ROOM) and cells:
             return Placement(int(cells.group(1)), False, None)
         raise
     report = json.loads((work_dir / "nextpnr_report.json").read_text())

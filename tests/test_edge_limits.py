@@ -17,7 +17,14 @@ from estimators.dense import block_ram_count
 from estimators.fit import fit_limits
 from estimators.timing import layer_paths, period_ns
 from generator.parts import part_for
-from generator.synth import XC7_ROUTE_NS_PER_NET, XC7_SETUP_NS, ToolError, nextpnr_place, xc7_open_timing
+from generator.synth import (
+    XC7_ROUTE_NS_PER_NET,
+    XC7_SETUP_NS,
+    Placement,
+    ToolError,
+    nextpnr_place,
+    xc7_open_timing,
+)
 
 REPORTS = Path(__file__).parent / "data" / "reports"
 
@@ -134,6 +141,16 @@ def test_nextpnr_that_runs_out_of_cells_is_a_result(tmp_path: Path, monkeypatch:
     def broken(command: list[str], cwd: Path, log_name: str | None = None) -> str:
         (cwd / "nextpnr.log").write_text("ERROR: something else\n")
         raise ToolError("nextpnr-ice40 failed")
+
+    def region(command: list[str], cwd: Path, log_name: str | None = None) -> str:
+        (cwd / "nextpnr.log").write_text(
+            "Info: \t         ICESTORM_LC:  5366/ 5280   101%\n"
+            "ERROR: Failed to expand region (0, 0) |_> (25, 31) of 5366 ICESTORM_LCs\n"
+        )
+        raise ToolError("nextpnr-ice40 failed with exit code 255")
+
+    monkeypatch.setattr("generator.synth.run_tool", region)  # too many logic cells: the analytic placer gives up
+    assert nextpnr_place(part_for("ice40up5k"), tmp_path, 24.0) == Placement(5366, False, None)
 
     monkeypatch.setattr("generator.synth.run_tool", broken)
     with pytest.raises(ToolError):
