@@ -15,13 +15,15 @@ that drives it only, so cells = a x LUT + b x FF, fitted to nextpnr's packing.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from itertools import repeat
+from operator import mul
 from typing import Any
 
-from contract.layers.conv import Conv1dLayer
-from contract.layers.dense import DenseLayer
-from contract.layers.recurrent import RecurrentLayer
 from estimators.calibration import TIMING_PATHS, Calibration
+from estimators.conv import engine_view as conv_view
 from estimators.dense import dsps_per_product
+from estimators.recurrent import engine_view as recurrent_view
 
 LUT_INPUTS = {"xc7": 6, "ice40": 4}
 # Address bits one more mux level takes: a LUT6 is a 4:1 mux (and MUXF7/F8 give two free ones); a LUT4 a 2:1 mux.
@@ -38,8 +40,10 @@ def engine_paths(engine: Any, dsps: int, family: str) -> tuple[tuple[float, ...]
     address_bits = (engine.groups * engine.chunks - 1).bit_length()
     bx, bw = engine.in_fmt.total_bits, engine.weight_fmt.total_bits
     lut_inputs = LUT_INPUTS[family]
+    in_bram = engine.rom_storage == "bram"
+    acc_bits = engine.acc_bits
     rom_levels = 0.0
-    if engine.rom_storage != "bram" and address_bits > 0:
+    if not in_bram and address_bits > 0:
         above = max(0, address_bits - lut_inputs - _FREE_MUX_BITS[family])
         rom_levels = 1.0 + -(-above // _BITS_PER_MUX_LEVEL[family])
     few_input = not dsps and address_bits > 0 and address_bits + bx <= lut_inputs
@@ -48,7 +52,7 @@ def engine_paths(engine: Any, dsps: int, family: str) -> tuple[tuple[float, ...]
     read_multiply = (
         1.0,
         rom_levels,
-        1.0 if engine.rom_storage == "bram" else 0.0,
+        1.0 if in_bram else 0.0,
         float(min(bx, bw)) if soft else 0.0,
         float(bx + bw) if soft else 0.0,
         1.0 if few_input else 0.0,
@@ -56,38 +60,40 @@ def engine_paths(engine: Any, dsps: int, family: str) -> tuple[tuple[float, ...]
     )
     accumulate = (
         1.0,
-        float(engine.acc_bits),
+        float(acc_bits),
         0.0 if dsps else float(tree_levels),
         0.0 if dsps else float(tree_levels * (bx + bw)),
         float(simd) if dsps and simd > 1 else 0.0,  # yosys chains DSP products through the cascade ports
         1.0 if dsps and simd == 1 else 0.0,  # one DSP product into the accumulator: yosys builds a DSP MAC
     )
-    registers = pe * simd * (bx + bw) + pe * engine.acc_bits
+    registers = pe * simd * (bx + bw) + pe * acc_bits
     control = (1.0, math.log2(registers))
     return read_multiply, accumulate, control
 
 
-def layer_paths(layer: Any, calibration: Calibration) -> tuple[tuple[float, ...], ...]:
-    """The paths of the engine a layer of any kind runs on; pooling has no engine (its merge is the accumulator)."""
-    from estimators.conv import engine_view as conv_view
-    from estimators.recurrent import engine_view as recurrent_view
+# The engine each kind runs on (a kind's EngineView); pooling has none (its merge is the accumulator).
+_ENGINES: dict[str, Callable[[Any], Any]] = {
+    "dense": lambda layer: layer,
+    "conv1d": conv_view,
+    "lstm": recurrent_view,
+    "gru": recurrent_view,
+}
 
-    if isinstance(layer, DenseLayer):
-        engine = layer
-    elif isinstance(layer, Conv1dLayer):
-        engine = conv_view(layer)
-    elif isinstance(layer, RecurrentLayer):
-        engine = recurrent_view(layer)
-    else:
+
+def layer_paths(layer: Any, calibration: Calibration) -> tuple[tuple[float, ...], ...]:
+    """The paths of the engine a layer of any kind runs on."""
+    view = _ENGINES.get(layer.kind)
+    if view is None:
         width = float(getattr(layer, "sum_bits", layer.in_fmt.total_bits))
         control = (1.0, math.log2(width * layer.channels))
         return (1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0), (1.0, width, 0.0, 0.0, 0.0, 0.0), control
+    engine = view(layer)
     return engine_paths(engine, dsps_per_product(engine, calibration), calibration.bram_kind)
 
 
 def period_ns(paths: tuple[tuple[float, ...], ...], coefficients: tuple[tuple[float, ...], ...]) -> float:
     """The slowest path: max over paths of coefficients . features."""
-    return max(sum(c * f for c, f in zip(cs, fs, strict=True)) for cs, fs in zip(coefficients, paths, strict=True))
+    return max(map(sum, map(map, repeat(mul), coefficients, paths)))
 
 
 def layer_fmax_mhz(layer: Any, calibration: Calibration) -> float:
