@@ -522,13 +522,17 @@ def run_search(
     trained_weights: dict[str, list[Any]] = {}  # artifacts folder -> the network's integer weights
     rom_memo: dict[tuple[int, ...], int] = {}  # kept ROM columns per (weights, layer, folding)
 
+    def network_weights(artifacts: str) -> list[Any]:
+        """A trained network's integer weights, read once per network."""
+        if artifacts not in trained_weights:
+            trained_weights[artifacts] = load_weights(results_dir / artifacts / "weights.npz")
+        return trained_weights[artifacts]
+
     def retrained_values(trial: Any, artifacts: str, metrics: dict[str, float]) -> list[float]:
         """Re-estimate ``trial`` with the trained weights in ``artifacts``: the post-training estimate becomes the
         trial's estimate, constraints and objective values; the pre-training one (which decided to train it) is
         kept beside. A trained trial's constraints are set here only: Optuna keeps a constraint's first value."""
-        if artifacts not in trained_weights:
-            trained_weights[artifacts] = load_weights(results_dir / artifacts / "weights.npz")
-        _, estimate, numbers, constraints = assess(ParamsTrial(trial.params), trained_weights[artifacts])
+        _, estimate, numbers, constraints = assess(ParamsTrial(trial.params), network_weights(artifacts))
         trial.set_user_attr("estimate_pre_training", trial.user_attrs["estimate"])
         trial.set_user_attr("estimate", estimate.as_dict() | numbers)
         for key, value in constraints.items():
@@ -546,9 +550,7 @@ def run_search(
         """The inner level: every accelerator of the network is scored (and logged in designs.csv); the estimator
         Pareto set is queued as trials that reuse its training."""
         rows: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
-        artifacts = source.user_attrs["artifacts"]
-        weights = trained_weights.get(artifacts) or load_weights(results_dir / artifacts / "weights.npz")
-        trained_weights[artifacts] = weights
+        weights = network_weights(source.user_attrs["artifacts"])
 
         def key(params: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
             return tuple(sorted((k, v) for k, v in params.items() if is_hardware_param(k)))

@@ -116,7 +116,6 @@ class Calibration:
     board_source: str = ""
     # Per TIMING_PATHS entry, ns per feature (estimators.timing); iCE40 logic cells = packing . (LUT, FF).
     timing: tuple[tuple[float, ...], ...] = ()
-    timing_source: str = ""
     packing: tuple[float, float] | None = None
 
     @classmethod
@@ -154,7 +153,6 @@ class Calibration:
             power_source=str(data["power"].get("source", "")),
             board_source=str(data["board"].get("source", "")),
             timing=tuple(tuple(timing["paths"][p][n] for n in names) for p, names in TIMING_PATHS.items()),
-            timing_source=str(timing.get("source", "")),
             packing=None if packing is None else (float(packing["lut"]), float(packing["ff"])),
         )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import dse
+from contract.design import AcceleratorDesign
 from dse.calibrate.cache import ResultCache, point_key
 from dse.calibrate.space import (
     FAMILY_DEVICES,
@@ -103,12 +104,17 @@ def _structural(point: SweepPoint, family: str) -> dict[str, Any]:
     return row
 
 
+def point_inputs(point: SweepPoint, settings: SweepSettings) -> tuple[AcceleratorDesign, list[Any]]:
+    """The single-layer design of a point and the weights it is synthesized with."""
+    design = single_layer_design(point.layer, settings.family)
+    return design, sweep_weights(design, settings.seed, point.index, settings.weights)
+
+
 def synthesize_point(point: SweepPoint, settings: SweepSettings) -> dict[str, Any]:
     """Worker: synthesize one point in a scratch directory; tool failures become an 'error' row, not a crash."""
     from generator.synth import synthesize  # imported in the worker process
 
-    design = single_layer_design(point.layer, settings.family)
-    weights = sweep_weights(design, settings.seed, point.index, settings.weights)
+    design, weights = point_inputs(point, settings)
     started = time.perf_counter()
     row: dict[str, Any] = dict.fromkeys(MEASURED, None)
     # The generator may be edited while a long sweep runs: record the version this point really used.
@@ -124,8 +130,7 @@ def synthesize_point(point: SweepPoint, settings: SweepSettings) -> dict[str, An
 
 
 def point_cache_key(point: SweepPoint, settings: SweepSettings, generator: str | None = None) -> str:
-    design = single_layer_design(point.layer, settings.family)
-    weights = sweep_weights(design, settings.seed, point.index, settings.weights)
+    design, weights = point_inputs(point, settings)
     extra: dict[str, Any] = {"generator": generator or settings.generator, "fmax": settings.fmax}
     if settings.weights != "uniform":  # keys of uniform points stay what they were before weights could vary
         extra["weights"] = settings.weights
@@ -135,8 +140,7 @@ def point_cache_key(point: SweepPoint, settings: SweepSettings, generator: str |
 def _full_row(point: SweepPoint, settings: SweepSettings, measured: dict[str, Any], key: str) -> dict[str, Any]:
     row: dict[str, Any] = {"sample": point.index, "family": settings.family, **point.config()}
     row.update(_structural(point, settings.family))
-    design = single_layer_design(point.layer, settings.family)
-    weight = sweep_weights(design, settings.seed, point.index, settings.weights)[0].weight
+    weight = point_inputs(point, settings)[1][0].weight
     row.update(space=settings.space, weights=settings.weights, rom_columns=distinct_rom_columns(point.layer, weight))
     row.update({k: measured.get(k) for k in MEASURED})
     row.update(
