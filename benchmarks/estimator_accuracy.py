@@ -26,8 +26,8 @@ from estimators.fit import (
     fit_resources,
     predict,
     read_tables,
+    row_content,
     row_layer,
-    row_rom_columns,
 )
 
 HOLDOUT_MODULUS, HOLDOUT_REMAINDER = 5, 4
@@ -38,8 +38,8 @@ def is_held_out(row: dict[str, str]) -> bool:
 
 
 def score(rows: list[dict[str, str]], calibration: object) -> tuple[dict, dict]:
-    layers, columns = [row_layer(row) for row in rows], [row_rom_columns(row) for row in rows]
-    predicted = predict(layers, calibration, columns)  # type: ignore[arg-type]
+    layers, contents = [row_layer(row) for row in rows], [row_content(row) for row in rows]
+    predicted = predict(layers, calibration, contents)  # type: ignore[arg-type]
     stats = {key: error_stats(np.array([float(r[key]) for r in rows]), predicted[key]) for key in FITTED}
     exact = {key: float(np.mean(predicted[key] == np.array([float(r[key]) for r in rows]))) for key in RULES}
     return stats, exact

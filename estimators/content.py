@@ -2,8 +2,10 @@
 
 yosys folds a ROM bit column that is the same in every word into a constant, and merges columns with equal
 content (opt_merge); a block-RAM ROM drops its constant columns too. Small trained weights have upper bits that
-only repeat the sign, so their ROMs shrink a lot. A product by a one-word ROM's 0 vanishes. Full-range random
-weights (the pre-training assumption) keep every column and every product.
+only repeat the sign, so their ROMs shrink a lot. A LUT multiplier loses the adder rows of weight bits that are 0
+in every word of its slot (a slot whose codes are all >= 0 loses its sign rows). A product by a one-word ROM's 0
+vanishes. Full-range random weights (the pre-training assumption) keep every product bit, and every ROM column
+that the ROM's depth allows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,25 @@ class RomContent:
     kept_columns: int  # non-constant, pairwise different bit columns: what a LUT ROM keeps
     constant_columns: int  # columns equal in every word: what a block-RAM ROM drops
     constant_weights: tuple[int, ...]  # a one-word ROM's codes, per lane slot (p*SIMD + s): constant products
+    live_weight_bits: int  # weight bits, summed over lane slots, that are not 0 in every word: a LUT product's rows
+    signed_slots: int  # lane slots whose sign bit is not 0 in every word: the sign-extension part of their product
+
+
+# Sweep-table columns that record a row's content (dse calibrate sweep writes them, the fit reads them back).
+CONTENT_COLUMNS = ("rom_columns", "constant_columns", "live_weight_bits", "signed_slots")
+
+
+def content_columns(content: RomContent) -> dict[str, int]:
+    values = (content.kept_columns, content.constant_columns, content.live_weight_bits, content.signed_slots)
+    return dict(zip(CONTENT_COLUMNS, values, strict=True))
+
+
+def max_distinct_columns(depth: int, width: int) -> int:
+    """Most non-constant, pairwise different bit columns a ROM of ``depth`` words can have: 2^depth - 2 patterns
+    (a one-word ROM is padded with a zero word: one pattern)."""
+    if depth < 2:
+        return min(width, 1)
+    return min(width, 2 ** min(depth, 62) - 2)
 
 
 def rom_content(layer: DenseLayer, weight: np.ndarray) -> RomContent:
@@ -30,14 +51,16 @@ def rom_content(layer: DenseLayer, weight: np.ndarray) -> RomContent:
     # The generator pads a one-word table with a zero word.
     padded = np.vstack([words, np.zeros_like(words)]) if len(words) < 2 else words
     bits = layer.weight_fmt.total_bits
-    columns = ((padded[:, :, None] >> np.arange(bits)) & 1).reshape(len(padded), -1).T
+    slot_bits = (padded[:, :, None] >> np.arange(bits)) & 1  # word, slot, bit
+    columns = slot_bits.reshape(len(padded), -1).T
     constant = columns.min(axis=1) == columns.max(axis=1)
     varying = columns[~constant]
     kept = len(np.unique(varying, axis=0)) if len(varying) else 0
+    live = slot_bits[: len(words)].max(axis=0).astype(bool)  # slot, bit: 1 in some word
     # Only a one-word ROM is seen as constants by yosys: a registered read of a deeper ROM stays a multiplier
     # operand even where a slot holds one code in every word.
     constants = tuple(int(code) for code in words[0]) if len(words) == 1 else ()
-    return RomContent(kept, int(constant.sum()), constants)
+    return RomContent(kept, int(constant.sum()), constants, int(live.sum()), int(live[:, -1].sum()))
 
 
 def distinct_rom_columns(layer: DenseLayer, weight: np.ndarray) -> int:

@@ -9,7 +9,7 @@ from operator import mul
 from contract.layers.dense import DenseLayer
 from estimators.base import LayerEstimate, LayerNumbers
 from estimators.calibration import Calibration
-from estimators.content import RomContent
+from estimators.content import RomContent, max_distinct_columns
 
 # (depth, width) aspect ratios of one block: RAMB18E1 on 7-series, SB_RAM40_4K on iCE40.
 _BLOCK_SHAPES = {
@@ -44,12 +44,12 @@ def dsps_per_product(layer: DenseLayer, calibration: Calibration) -> int:
 
 
 def dense_features(
-    layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64, rom_columns: int | None = None
+    layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64, content: RomContent | None = None
 ) -> tuple[float, ...]:
     """Structural features in the order of estimators.calibration.FEATURES (hardware: generator.vhdl).
 
-    ``rom_columns``: the LUT-ROM bit columns synthesis keeps for the real weights (estimators.content); None
-    before training, when every column of the ROM word counts. The hot path of every search: plain local
+    ``content``: what synthesis keeps of the real weights (estimators.content); None before training, when every
+    product bit counts and every ROM column the depth allows. The hot path of every search: plain local
     arithmetic on numbers the layer derived once.
     """
     folding = layer.folding
@@ -70,6 +70,11 @@ def dense_features(
     else:  # wider comparisons are not chunked: one carry-chain subtractor bit per accumulator bit
         clamp_chunks, clamp_wide = 0, active * acc
     lanes = pe * simd
+    if content is None:
+        kept, live_share, signed_share = max_distinct_columns(groups * chunks, width), 1.0, 1.0
+    else:
+        kept = content.kept_columns
+        live_share, signed_share = content.live_weight_bits / (lanes * bw), content.signed_slots / lanes
     soft_mult = shift_add = shift_add_sq = const_mult = small_rom_mult = few_input = soft_prod = dsp_mults = 0
     if dsps:
         dsp_mults = lanes
@@ -80,18 +85,17 @@ def dense_features(
             const_mult = lanes * bx * bw  # a one-word ROM: the weights are constants that synthesis folds in
         elif address_bits <= SMALL_ROM_ADDRESS_BITS and address_bits + bx > lut_inputs:
             # A ROM of 2..4 words: each product is a choice among that many constant products.
-            small_rom_mult = lanes * bx * bw * (groups * chunks)
+            small_rom_mult = lanes * bx * bw * (groups * chunks) * live_share
         elif address_bits + bx <= lut_inputs:
             # Each product bit is a function of the ROM address and x alone: one LUT, whatever the multiplier.
             few_input = lanes * (bx + bw)
         elif folding.multiplier == "lut":
-            shift_add, shift_add_sq = lanes * bx * bw, lanes * bx * bx
+            shift_add, shift_add_sq = lanes * bx * bw * live_share, lanes * bx * bx * signed_share
         else:
-            soft_mult = lanes * bx * bw
+            soft_mult = lanes * bx * bw * live_share
     if layer.rom_storage == "bram":
         rom_bits = rom_cols = rom_reg = 0
     else:
-        kept = width if rom_columns is None else rom_columns
         rom_bits, rom_cols, rom_reg = depth * kept, kept * -(-depth // rom_words_per_lut), kept
     tree_width = bx + bw + (simd - 1).bit_length()
     counters = (
@@ -159,7 +163,7 @@ def dense_numbers(layer: DenseLayer, calibration: Calibration, content: RomConte
         features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind])
         dsp_blocks, bram = dsps * layer.folding.pe * layer.folding.simd, layer_bram(layer, kind)
     else:
-        features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], content.kept_columns)
+        features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], content)
         dsp_blocks = content_dsps(layer, calibration, content.constant_weights)
         bram = layer_bram(layer, kind, content.constant_columns)
     return (

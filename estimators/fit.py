@@ -21,6 +21,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from contract.fixedpoint import FixedFormat
 from contract.layers.dense import DENSE_KNOBS, DenseFolding, DenseLayer
 from estimators.calibration import FEATURES, TIMING_PATHS, Calibration
+from estimators.content import CONTENT_COLUMNS, RomContent
 from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers, dsps_per_product
 
 FITTED = ("lut", "ff")
@@ -172,22 +173,25 @@ def row_layer(row: dict[str, Any]) -> DenseLayer:
     )
 
 
-def row_rom_columns(row: dict[str, Any]) -> int | None:
-    """The ROM columns the row's weights keep (tables written before the column existed: None, full width)."""
-    value = row.get("rom_columns")
-    return None if value in (None, "") else int(float(value))
+def row_content(row: dict[str, Any]) -> RomContent | None:
+    """What the row's weights keep (estimators.content), from its content columns; None where a table has none
+    (then the layer counts as full-range, as before training)."""
+    if any(row.get(column) in (None, "") for column in CONTENT_COLUMNS):
+        return None
+    kept, constant, live, signed = (int(float(row[column])) for column in CONTENT_COLUMNS)
+    return RomContent(kept, constant, (), live, signed)
 
 
 def design_matrix(
-    layers: Sequence[DenseLayer], calibration: Calibration, rom_columns: Sequence[int | None] | None = None
+    layers: Sequence[DenseLayer], calibration: Calibration, contents: Sequence[RomContent | None] | None = None
 ) -> np.ndarray:
     """Features as the estimator computes them at prediction time (DSP use from the calibration's rule)."""
     words = ROM_WORDS_PER_LUT[calibration.bram_kind]
-    columns = rom_columns if rom_columns is not None else [None] * len(layers)
+    per_layer = contents if contents is not None else [None] * len(layers)
     return np.array(
         [
-            dense_features(layer, dsps_per_product(layer, calibration), words, kept)
-            for layer, kept in zip(layers, columns, strict=True)
+            dense_features(layer, dsps_per_product(layer, calibration), words, content)
+            for layer, content in zip(layers, per_layer, strict=True)
         ]
     )
 
@@ -227,7 +231,7 @@ def fit_resources(rows: Sequence[dict[str, Any]], calibration: Calibration, fold
     if len(rows) < max(folds, len(FEATURES)):
         raise ValueError(f"sweep tables: {len(rows)} usable rows, need at least {max(folds, len(FEATURES))}")
     layers = [row_layer(row) for row in rows]
-    X = design_matrix(layers, calibration, [row_rom_columns(row) for row in rows])
+    X = design_matrix(layers, calibration, [row_content(row) for row in rows])
     coefficients, cv = {}, {}
     for key in FITTED:
         y = np.array([float(row[key]) for row in rows])
@@ -247,10 +251,10 @@ def fit_resources(rows: Sequence[dict[str, Any]], calibration: Calibration, fold
 
 
 def predict(
-    layers: Sequence[DenseLayer], calibration: Calibration, rom_columns: Sequence[int | None] | None = None
+    layers: Sequence[DenseLayer], calibration: Calibration, contents: Sequence[RomContent | None] | None = None
 ) -> dict[str, np.ndarray]:
     """LUT/FF/DSP/BRAM of each layer under ``calibration`` (the same numbers estimators.dense computes)."""
-    X = design_matrix(layers, calibration, rom_columns)
+    X = design_matrix(layers, calibration, contents)
     return {
         "lut": X @ np.array(calibration.lut),
         "ff": X @ np.array(calibration.ff),

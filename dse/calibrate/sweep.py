@@ -26,7 +26,7 @@ from dse.calibrate.space import (
     sweep_weights,
 )
 from estimators.calibration import FEATURES, default_calibration
-from estimators.content import distinct_rom_columns
+from estimators.content import CONTENT_COLUMNS, content_columns, rom_content
 from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers, dsps_per_product
 from estimators.fit import CONFIG_COLUMNS
 
@@ -41,8 +41,8 @@ DERIVED = (
     "dsps_per_product_rule",
     "bram_rule",
 )
-# How the point was drawn, and the ROM columns its weights keep (estimators.content): the fit's content feature.
-CONTENT = ("space", "weights", "rom_columns")
+# How the point was drawn, and what its weights keep (estimators.content): the fit's content features.
+CONTENT = ("space", "weights", *CONTENT_COLUMNS)
 META = ("device", "ghdl", "yosys", "nextpnr", "generator", "runtime_s", "cache_key", "error")
 COLUMNS = (
     "sample",
@@ -141,7 +141,7 @@ def _full_row(point: SweepPoint, settings: SweepSettings, measured: dict[str, An
     row: dict[str, Any] = {"sample": point.index, "family": settings.family, **point.config()}
     row.update(_structural(point, settings.family))
     weight = point_inputs(point, settings)[1][0].weight
-    row.update(space=settings.space, weights=settings.weights, rom_columns=distinct_rom_columns(point.layer, weight))
+    row.update(space=settings.space, weights=settings.weights, **content_columns(rom_content(point.layer, weight)))
     row.update({k: measured.get(k) for k in MEASURED})
     row.update(
         device=FAMILY_DEVICES[settings.family],

@@ -1,0 +1,118 @@
+"""What trained weights keep: the content record of a ROM, the pre-training bound, and the tables' columns."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from contract.fixedpoint import FixedFormat
+from contract.layers.dense import DenseFolding, DenseLayer
+from dse.calibrate.space import sample_points
+from dse.calibrate.sweep import SweepSettings, point_inputs
+from estimators import default_calibration
+from estimators.calibration import FEATURES
+from estimators.content import CONTENT_COLUMNS, RomContent, max_distinct_columns, rom_content
+from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dsps_per_product
+from estimators.fit import layer_config, row_content
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def lut_layer(n_in: int, n_out: int, bits: int = 4) -> DenseLayer:
+    fmt = FixedFormat(bits, 0)
+    return DenseLayer(n_in, n_out, "relu", fmt, fmt, fmt, folding=DenseFolding(1, 1, "lut", "lutrom"))
+
+
+def test_live_bits_and_signed_slots_count_what_a_lut_multiplier_keeps() -> None:
+    layer = lut_layer(3, 2)  # one lane: 6 words of one 4-bit slot
+    content = rom_content(layer, np.array([[1, 2, 0], [0, 1, 2]]))
+    # Codes 0..2: bits 0 and 1 are 1 in some word; bit 2 and the sign bit are 0 in every word.
+    assert (content.live_weight_bits, content.signed_slots) == (2, 0)
+    negative = rom_content(layer, np.array([[1, -2, 0], [0, 1, 2]]))
+    assert (negative.live_weight_bits, negative.signed_slots) == (4, 1)  # -2 = 1110: every bit is 1 somewhere
+
+
+@pytest.mark.parametrize(("depth", "width", "bound"), [(1, 8, 1), (2, 8, 2), (3, 8, 6), (4, 8, 8), (64, 5, 5)])
+def test_a_rom_depth_bounds_its_distinct_columns(depth: int, width: int, bound: int) -> None:
+    assert max_distinct_columns(depth, width) == bound
+
+
+def test_full_range_weights_never_keep_more_columns_than_the_bound() -> None:
+    rng = np.random.default_rng(3)
+    for n_in in (1, 2, 3, 4):
+        layer = DenseLayer(
+            n_in, 8, "relu", FixedFormat(4, 0), FixedFormat(8, 0), FixedFormat(4, 0), folding=DenseFolding(8, 1)
+        )
+        for _ in range(20):
+            kept = rom_content(layer, layer.random_weights(rng).weight).kept_columns
+            assert kept <= max_distinct_columns(layer.rom_depth, layer.rom_width)
+
+
+def features(layer: DenseLayer, content: RomContent | None = None) -> dict[str, float]:
+    calibration = default_calibration("xc7")
+    found = dense_features(layer, dsps_per_product(layer, calibration), ROM_WORDS_PER_LUT["xc7"], content)
+    return dict(zip(FEATURES, found, strict=True))
+
+
+def test_pre_training_features_of_a_two_word_rom_count_two_columns() -> None:
+    layer = lut_layer(2, 1, bits=8)  # 2 words of 8 bits
+    assert features(layer)["rom_lut_bits"] == 2 * 2  # 2 distinct columns at most, not 8
+    assert features(layer) == features(layer, RomContent(2, 0, (), 8, 1))
+
+
+def test_weight_bits_that_are_zero_in_every_word_drop_their_adder_rows() -> None:
+    layer = lut_layer(8, 1, bits=8)  # 8 words: a shift-and-add multiplier
+    before = features(layer)
+    assert before == features(layer, RomContent(8, 0, (), 8, 1))  # full-range codes keep every bit
+    half = features(layer, RomContent(4, 4, (), 4, 0))
+    assert before["shift_add_bits"] > 0 and half["shift_add_bits"] == before["shift_add_bits"] / 2
+    assert before["shift_add_sq_bits"] > 0 and half["shift_add_sq_bits"] == 0.0  # no negative code, no sign rows
+
+
+def test_a_row_without_content_columns_is_full_range() -> None:
+    assert row_content({"rom_columns": "3"}) is None
+    row = dict(zip(CONTENT_COLUMNS, ("3", "1", "7", "2"), strict=True))
+    assert row_content(row) == RomContent(3, 1, (), 7, 2)
+
+
+def _table(path: Path, seed: int, samples: int) -> None:
+    """A sweep table's configuration columns as `dse calibrate sweep` draws them (no synthesis needed)."""
+    rows = [{"sample": p.index, "family": "xc7", **layer_config(p.layer)} for p in sample_points(samples, seed)]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[*rows[0], "device"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, "device": "xc7s15"} for row in rows)
+
+
+def _backfill(table: Path, seed: int) -> subprocess.CompletedProcess[str]:
+    script = ROOT / "scripts" / "backfill_content.py"
+    command = [sys.executable, str(script), str(table), "--seed", str(seed)]
+    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+
+
+def test_backfill_writes_the_content_of_regenerated_weights(tmp_path: Path) -> None:
+    table = tmp_path / "sweep.csv"
+    _table(table, seed=5, samples=6)
+    done = _backfill(table, 5)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(table.open()))
+    settings = SweepSettings("xc7", 5, "dense", "uniform", False, {}, "")
+    for row, point in zip(rows, sample_points(6, 5), strict=True):
+        weight = point_inputs(point, settings)[1][0].weight
+        found = rom_content(point.layer, weight)
+        assert row_content(row) == replace(found, constant_weights=())  # the table does not record the codes
+
+
+def test_backfill_refuses_a_seed_that_did_not_draw_the_table(tmp_path: Path) -> None:
+    table = tmp_path / "sweep.csv"
+    _table(table, seed=5, samples=4)
+    before = table.read_text()
+    done = _backfill(table, 6)
+    assert done.returncode != 0 and "differs from the row" in done.stderr
+    assert table.read_text() == before
