@@ -126,7 +126,7 @@ def measure(design: AcceleratorDesign, weights: list[Any]) -> dict[str, Any]:
         return {"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]}
 
 
-def run_family(family: str, count: int, seed: int, jobs: int, cache_dir: Path) -> dict[str, Any]:
+def run_family(family: str, count: int, seed: int, jobs: int, cache_dir: Path, details: bool = False) -> dict[str, Any]:
     from generator.synth import tool_versions
 
     rng = np.random.default_rng(seed)
@@ -143,11 +143,32 @@ def run_family(family: str, count: int, seed: int, jobs: int, cache_dir: Path) -
             measured[i] = result
             if not result["error"]:
                 cache.put(keys[i], result)
-    return score(family, designs, weights, measured)
+    return score(family, designs, weights, measured, details)
+
+
+def describe(design: AcceleratorDesign, measured: dict[str, Any], pre: Any, post: Any) -> dict[str, Any]:
+    """One design's line with --details: its layers, and what synthesis measured against each estimate."""
+    layers = [
+        f"{layer.in_features}x{layer.out_features} x{layer.in_fmt.total_bits} w{layer.weight_fmt.total_bits} "
+        f"pe{layer.folding.pe} simd{layer.folding.simd} {layer.folding.multiplier} {layer.rom_storage}"
+        for layer in design.layers
+    ]
+    keys = ("lut", "ff", "dsp", "bram", "logic_cells", "fmax_mhz")
+    return {
+        "design": design.name,
+        "layers": layers,
+        "measured": {key: measured.get(key) for key in (*keys, "placed")},
+        "estimated": {key: round(float(getattr(post, key)), 1) for key in keys},
+        "lut_pre_training": round(float(pre.lut), 1),
+    }
 
 
 def score(
-    family: str, designs: list[AcceleratorDesign], weights: list[Any], measured: dict[int, dict[str, Any]]
+    family: str,
+    designs: list[AcceleratorDesign],
+    weights: list[Any],
+    measured: dict[int, dict[str, Any]],
+    details: bool = False,
 ) -> dict[str, Any]:
     calibration, device = default_calibration(family), get_device(FAMILY_DEVICES[family])
     rows = []
@@ -157,6 +178,8 @@ def score(
         pre = estimate_design(design, calibration)
         post = estimate_design(design, calibration, contents=rom_contents(design, design_weights))
         rows.append((measured[i], pre, post))
+        if details:
+            print(json.dumps(describe(design, measured[i], pre, post)))
     failed = len(designs) - len(rows)
 
     def stats(key: str, which: int) -> dict[str, float]:
@@ -199,9 +222,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--cache-dir", type=Path, default=Path(".cache/dse-edge"))
+    parser.add_argument("--details", action="store_true", help="also print one line per design")
     args = parser.parse_args(argv)
     for family in args.family:
-        print(json.dumps(run_family(family, args.designs, args.seed, args.jobs, args.cache_dir)))
+        print(json.dumps(run_family(family, args.designs, args.seed, args.jobs, args.cache_dir, args.details)))
     return 0
 
 

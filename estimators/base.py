@@ -14,6 +14,8 @@ from estimators.calibration import Calibration
 
 LayerNumbers = tuple[int, float, float, float, int, float]
 LayerEstimator = Callable[[Any, Calibration], LayerNumbers]
+# The same with the ROM content of trained weights (estimators.content.RomContent) as the third argument.
+ContentEstimator = Callable[[Any, Calibration, Any], LayerNumbers]
 
 
 @dataclass(slots=True)

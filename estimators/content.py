@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 
 from contract.design import AcceleratorDesign
+from contract.layers.conv import Conv1dLayer
 from contract.layers.dense import DenseLayer
+
+# Kinds whose weights sit in one PE x SIMD engine ROM (their rom_words): estimated with their content after
+# training. LSTM/GRU gate rows are still estimated as full-range.
+CONTENT_KINDS = ("dense", "conv1d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +51,7 @@ def max_distinct_columns(depth: int, width: int) -> int:
     return min(width, 2 ** min(depth, 62) - 2)
 
 
-def rom_content(layer: DenseLayer, weight: np.ndarray) -> RomContent:
+def rom_content(layer: DenseLayer | Conv1dLayer, weight: np.ndarray) -> RomContent:
     words = layer.rom_words(weight)
     # The generator pads a one-word table with a zero word.
     padded = np.vstack([words, np.zeros_like(words)]) if len(words) < 2 else words
@@ -71,16 +76,17 @@ def distinct_rom_columns(layer: DenseLayer, weight: np.ndarray) -> int:
 def rom_contents(
     design: AcceleratorDesign, weights: Sequence[Any], memo: dict[tuple[int, ...], RomContent] | None = None
 ) -> tuple[RomContent | None, ...]:
-    """Per layer of ``design``: its ROM content when it is a dense FPGA layer, else None (estimated as full-range).
+    """Per layer of ``design``: its ROM content when it is an FPGA layer of a CONTENT_KINDS kind, else None
+    (estimated as full-range).
     ``memo`` keeps the content per (weights, layer, folding) while the same weights are re-folded."""
     memo = {} if memo is None else memo
     contents: list[RomContent | None] = []
     for index, (layer, layer_weights) in enumerate(zip(design.layers, weights, strict=True)):
-        if not isinstance(layer, DenseLayer) or layer.placement == "mcu":
+        if layer.kind not in CONTENT_KINDS or layer.placement == "mcu":
             contents.append(None)
             continue
         key = (id(weights), index, layer.folding.pe, layer.folding.simd, layer.weight_fmt.total_bits)
         if key not in memo:
-            memo[key] = rom_content(layer, layer_weights.weight)
+            memo[key] = rom_content(layer, layer_weights.weight)  # type: ignore[arg-type]
         contents.append(memo[key])
     return tuple(contents)

@@ -9,7 +9,8 @@ from contract.layers.conv import Conv1dLayer
 from contract.layers.dense import DenseFolding
 from estimators.base import LayerNumbers
 from estimators.calibration import Calibration
-from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, dsps_per_product
+from estimators.content import RomContent
+from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, content_dsps, dsps_per_product, rom_block_ram
 from estimators.kind_fit import MUX_INPUTS_PER_LUT, EngineView, engine_parts, kind_coefficients, scaled
 
 
@@ -50,26 +51,28 @@ def window_buffer(layer: Conv1dLayer, family: str) -> tuple[float, float, float]
     return lut, ff, bram
 
 
-def conv_parts(layer: Conv1dLayer, calibration: Calibration) -> dict[str, float]:
+def conv_parts(layer: Conv1dLayer, calibration: Calibration, content: RomContent | None = None) -> dict[str, float]:
     """The parts the conv1d fit scales: the dense engine's products and the rest of it (both from the fitted dense
-    model) and the window buffer with its read-address table (rules)."""
+    model, with the ROM's content after training) and the window buffer with its read-address table (rules)."""
     buffer_lut, buffer_ff, _ = window_buffer(layer, calibration.bram_kind)
-    return engine_parts(engine_view(layer), calibration) | {"buffer_lut": buffer_lut, "buffer_ff": buffer_ff}
+    parts = engine_parts(engine_view(layer), calibration, content)
+    return parts | {"buffer_lut": buffer_lut, "buffer_ff": buffer_ff}
 
 
-def conv_numbers(layer: Conv1dLayer, calibration: Calibration) -> LayerNumbers:
+def conv_numbers(layer: Conv1dLayer, calibration: Calibration, content: RomContent | None = None) -> LayerNumbers:
     """(cycles, bound_cycles, lut, ff, dsp, bram); LUT and FF scaled by estimators/calibration/conv1d.json (`dse
-    calibrate fit --kind conv1d`), the unfitted prior (1, 1, 1, 0) for a family without a fit."""
+    calibrate fit --kind conv1d`), the unfitted prior (1, 1, 1, 0) for a family without a fit. ``content``: what
+    the trained weights keep (estimators.content), None before training."""
     family = calibration.bram_kind
-    lut, ff = scaled(conv_parts(layer, calibration), kind_coefficients("conv1d", family, (1.0, 1.0, 1.0, 0.0)))
+    parts = conv_parts(layer, calibration, content)
+    lut, ff = scaled(parts, kind_coefficients("conv1d", family, (1.0, 1.0, 1.0, 0.0)))
     _, _, buffer_bram = window_buffer(layer, family)
-    bram = block_ram_count(layer.rom_depth, layer.rom_width, family) if layer.rom_storage == "bram" else 0.0
-    dsps = dsps_per_product(engine_view(layer), calibration)  # type: ignore[arg-type]
-    return (
-        layer.latency_cycles,
-        layer.bound_cycles,
-        lut,
-        ff,
-        dsps * layer.folding.pe * layer.folding.simd,
-        bram + buffer_bram,
-    )
+    view = engine_view(layer)
+    if content is None:
+        dsps = dsps_per_product(view, calibration) * layer.folding.pe * layer.folding.simd  # type: ignore[arg-type]
+        constant_columns = 0
+    else:
+        dsps = content_dsps(view, calibration, content.constant_weights)  # type: ignore[arg-type]
+        constant_columns = content.constant_columns
+    rom_bram = rom_block_ram(layer.rom_storage, layer.rom_depth, layer.rom_width, family, constant_columns)
+    return (layer.latency_cycles, layer.bound_cycles, lut, ff, dsps, rom_bram + buffer_bram)

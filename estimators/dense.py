@@ -137,21 +137,32 @@ def dense_features(
     )
 
 
+def rom_block_ram(storage: str, depth: int, width: int, kind: str, constant_columns: int = 0) -> float:
+    """Block RAM of a weight ROM: none in LUTs; in BRAM, its constant columns dropped."""
+    return block_ram_count(depth, max(1, width - constant_columns), kind) if storage == "bram" else 0.0
+
+
 def layer_bram(layer: DenseLayer, kind: str, constant_columns: int = 0) -> float:
     """Block RAM of the weight ROM (when in BRAM; its constant columns dropped) and of the input buffer banks."""
-    bram = 0.0
-    if layer.rom_storage == "bram":
-        bram = block_ram_count(layer.rom_depth, max(1, layer.rom_width - constant_columns), kind)
+    bram = rom_block_ram(layer.rom_storage, layer.rom_depth, layer.rom_width, kind, constant_columns)
     if layer.buffer_storage_on(kind) == "bram":
         bram += layer.folding.simd * block_ram_count(layer.chunks, layer.in_fmt.total_bits, kind)
     return bram
 
 
 def content_dsps(layer: DenseLayer, calibration: Calibration, constant_weights: tuple[int, ...]) -> int:
-    """DSP blocks when a one-word ROM makes the products constant: a product by 0 vanishes; yosys still maps the
-    others to DSPs (a product by 1 feeds the accumulator through one, xc7 benchmark)."""
-    per_product = dsps_per_product(layer, calibration)
-    return per_product * (layer.folding.pe * layer.folding.simd - sum(1 for code in constant_weights if code == 0))
+    """DSP blocks when a one-word ROM makes the products constant (``constant_weights``; empty for deeper ROMs).
+
+    The weight register then holds a constant: its 0 bits become constants, its 1 bits stay flip-flops. A product
+    by 0 vanishes. A positive code loses its constant-zero upper bits, so the product is as narrow as the code
+    (plus a sign bit) and the DSP rule is applied to that width; a negative code's upper bits are flip-flops and
+    keep the full width (yosys 0.23 synth_xilinx on 1 x 1 layers: codes 1, 2, 3, 5, 7, 100, 127, -1 .. -4 and
+    -100 at 2, 4, 8 and 12 input bits; tests/test_rom_content.py)."""
+    if not constant_weights or layer.folding.multiplier == "lut":
+        return dsps_per_product(layer, calibration) * layer.folding.pe * layer.folding.simd
+    bx, bw = layer.in_fmt.total_bits, layer.weight_fmt.total_bits
+    table = calibration.dsp_rule.table
+    return sum(table[bx][bw if code < 0 else min(bw, code.bit_length() + 1)] for code in constant_weights if code)
 
 
 def dense_numbers(layer: DenseLayer, calibration: Calibration, content: RomContent | None = None) -> LayerNumbers:

@@ -16,6 +16,7 @@ from operator import mul
 from contract.fixedpoint import FixedFormat
 from contract.layers.dense import DenseFolding
 from estimators.calibration import FEATURES, Calibration
+from estimators.content import RomContent
 from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dsps_per_product
 
 PARTS = ("multipliers", "engine", "buffer", "const")
@@ -53,10 +54,12 @@ class EngineView:
         return "lutram"
 
 
-def engine_parts(view: EngineView, calibration: Calibration) -> dict[str, float]:
-    """The fitted dense model of the engine, split into its products and the rest, for LUT and FF."""
+def engine_parts(view: EngineView, calibration: Calibration, content: RomContent | None = None) -> dict[str, float]:
+    """The fitted dense model of the engine, split into its products and the rest, for LUT and FF; ``content``:
+    what trained weights keep of its ROM (estimators.content), None before training."""
     dsps = dsps_per_product(view, calibration)  # type: ignore[arg-type]
-    features = dense_features(view, dsps, ROM_WORDS_PER_LUT[calibration.bram_kind])  # type: ignore[arg-type]
+    words = ROM_WORDS_PER_LUT[calibration.bram_kind]
+    features = dense_features(view, dsps, words, content)  # type: ignore[arg-type]
     parts = {}
     for what, coefficients in (("lut", calibration.lut), ("ff", calibration.ff)):
         terms = list(map(mul, coefficients, features))

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from contract.design import RESTART_CYCLES, AcceleratorDesign
 from contract.devices import Device, get_device
 from contract.layers import Layer
-from estimators.base import LayerEstimator
+from estimators.base import ContentEstimator, LayerEstimator
 from estimators.breakdown import dynamic_mw as fpga_dynamic_mw
 from estimators.calibration import Calibration, default_calibration
 from estimators.content import RomContent
@@ -60,6 +60,10 @@ LAYER_ESTIMATORS: dict[str, LayerEstimator] = {
 }
 
 
+# Kinds that take the ROM content of their trained weights (estimators.content.CONTENT_KINDS).
+CONTENT_ESTIMATORS: dict[str, ContentEstimator] = {"dense": dense_numbers, "conv1d": conv_numbers}
+
+
 def _mcu_cycles(layer: Layer, board: dict[str, float]) -> float:
     return (
         layer.macs * board["mcu_cycles_per_mac"]
@@ -103,7 +107,7 @@ def estimate_design(
         first_fpga = first_fpga or layer
         last_fpga = layer
         if contents is not None and contents[index] is not None:
-            numbers = dense_numbers(layer, calibration, contents[index])  # type: ignore[arg-type]
+            numbers = CONTENT_ESTIMATORS[layer.kind](layer, calibration, contents[index])
         else:
             numbers = LAYER_ESTIMATORS[layer.kind](layer, calibration)
         layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = numbers

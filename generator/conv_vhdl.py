@@ -73,17 +73,10 @@ def emit_conv1d(entity: str, layer: Conv1dLayer, weights: ConvWeights) -> str:
     groups, chunks = layer.channel_groups, layer.chunks
     wbits, xbits, ybits = layer.weight_fmt.total_bits, layer.in_fmt.total_bits, layer.out_fmt.total_bits
     acc_bits = layer.acc_bits
-    flat = weights.weight.transpose(0, 2, 1).reshape(layer.out_channels, layer.fan_in)  # f = k * Cin/groups + c
-    w = np.zeros((groups * pe, chunks * simd), dtype=np.int64)
-    w[: layer.out_channels, : layer.fan_in] = flat
     b = np.zeros(groups * pe, dtype=np.int64)
     b[: layer.out_channels] = weights.bias
     b = b + layer.requant.round_constant
-    rom_rows = [
-        [int(w[g * pe + p, j * simd + s]) for p in range(pe) for s in range(simd)]
-        for g in range(groups)
-        for j in range(chunks)
-    ]
+    rom_rows = layer.rom_words(weights.weight).tolist()
     bias_rows = [[int(b[g * pe + p]) for p in range(pe)] for g in range(groups)]
     rom_depth, bias_depth = max(2, len(rom_rows)), max(2, len(bias_rows))
     if (pe * acc_bits, bias_depth) == (layer.rom_width, rom_depth):

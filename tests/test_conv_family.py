@@ -5,14 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pandas as pd
 import pytest
 from trial_support import DefaultsTrial
 
 from contract.layers import Conv1dLayer, DenseLayer
+from contract.reference import load_weights
 from dse.config import ConfigError, SearchConfig, parse_config
 from dse.search import run_search
-from dse.space import sample_candidate
+from dse.space import Candidate, sample_candidate
+from estimators import default_calibration, estimate_design
+from estimators.content import rom_contents
+from estimators.conv import conv_numbers
 
 
 def conv_config(**model: Any) -> SearchConfig:
@@ -84,6 +89,20 @@ def test_a_tiny_conv1d_search_trains_and_reports(tmp_path: Path) -> None:
     assert summary.completed == 2  # the space holds two networks; the two-level search trains each once
     trials = pd.read_csv(tmp_path / "trials.csv")
     assert trials["test_accuracy"].notna().all() and (trials["est_cycles"] > 0).all()
+    # Conv layers are re-estimated with the ROM content of their trained weights, as dense layers are.
+    study = optuna.load_study(study_name="conv", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    shrunk, calibration = [], default_calibration("xc7")
+    for trial in study.trials:
+        design = Candidate.from_dict(trial.user_attrs["candidate"]).design
+        contents = rom_contents(design, load_weights(tmp_path / trial.user_attrs["artifacts"] / "weights.npz"))
+        assert any(c is not None for layer, c in zip(design.layers, contents, strict=True) if layer.kind == "conv1d")
+        after, before = estimate_design(design, contents=contents), estimate_design(design)
+        assert trial.user_attrs["estimate"]["lut"] == pytest.approx(after.lut)
+        assert trial.user_attrs["estimate_pre_training"]["lut"] == pytest.approx(before.lut)
+        for layer, content in zip(design.layers, contents, strict=True):
+            if layer.kind == "conv1d":  # lut is the third of a layer's numbers
+                shrunk.append(conv_numbers(layer, calibration, content)[2] < conv_numbers(layer, calibration)[2])
+    assert any(shrunk)
 
 
 def test_pooling_after_each_block_and_global_average_before_the_head() -> None:

@@ -11,15 +11,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
+from contract.layers.conv import Conv1dLayer, ConvFolding
 from contract.layers.dense import DenseFolding, DenseLayer
 from dse.calibrate.space import sample_points
 from dse.calibrate.sweep import SweepSettings, point_inputs
-from estimators import default_calibration
+from estimators import default_calibration, estimate_design
 from estimators.calibration import FEATURES
-from estimators.content import CONTENT_COLUMNS, RomContent, max_distinct_columns, rom_content
-from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dsps_per_product
+from estimators.content import (
+    CONTENT_COLUMNS,
+    CONTENT_KINDS,
+    RomContent,
+    max_distinct_columns,
+    rom_content,
+    rom_contents,
+)
+from estimators.dense import ROM_WORDS_PER_LUT, content_dsps, dense_features, dsps_per_product
 from estimators.fit import layer_config, row_content
+from estimators.system import CONTENT_ESTIMATORS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,3 +126,53 @@ def test_backfill_refuses_a_seed_that_did_not_draw_the_table(tmp_path: Path) -> 
     done = _backfill(table, 6)
     assert done.returncode != 0 and "differs from the row" in done.stderr
     assert table.read_text() == before
+
+
+def test_every_content_kind_has_a_content_estimator() -> None:
+    assert set(CONTENT_ESTIMATORS) == set(CONTENT_KINDS)
+
+
+def test_trained_conv_weights_shrink_the_conv_estimate() -> None:
+    fmt = FixedFormat(8, 4)
+    layer = Conv1dLayer(
+        16, 4, 8, 3, "relu", fmt, fmt, fmt, folding=ConvFolding(pe=2, simd=3, multiplier="lut", weight_storage="lutrom")
+    )
+    design = AcceleratorDesign((layer,), "xc7s15", 100.0)
+    rng = np.random.default_rng(4)
+    full = [layer.random_weights(rng)]
+    small = [replace(full[0], weight=rng.integers(0, 3, size=layer.weight_shape))]
+    before = estimate_design(design)
+    assert estimate_design(design, contents=rom_contents(design, full)).lut == pytest.approx(before.lut, rel=0.02)
+    after = estimate_design(design, contents=rom_contents(design, small))
+    assert after.lut < 0.8 * before.lut  # codes 0..2: six of eight weight bits and the sign rows are gone
+    assert (after.cycles, after.dsp, after.bram) == (before.cycles, before.dsp, before.bram)
+
+
+def test_conv_rom_words_hold_kernel_major_fan_in() -> None:
+    fmt = FixedFormat(4, 0)
+    layer = Conv1dLayer(2, 5, 3, 2, "relu", fmt, fmt, fmt, folding=ConvFolding(pe=2, simd=2))
+    weight = np.arange(3 * 2 * 2).reshape(3, 2, 2)  # (out, in, kernel)
+    words = layer.rom_words(weight)
+    assert words.shape == (layer.rom_depth, 4)
+    # Fan-in index f = k * in_channels + c; word g*C + j, slot p*SIMD + s holds output g*PE + p, f = j*SIMD + s.
+    assert words[0].tolist() == [weight[0, 0, 0], weight[0, 1, 0], weight[1, 0, 0], weight[1, 1, 0]]
+    assert words[1].tolist() == [weight[0, 0, 1], weight[0, 1, 1], weight[1, 0, 1], weight[1, 1, 1]]
+    assert words[2].tolist() == [weight[2, 0, 0], weight[2, 1, 0], 0, 0]  # output 3 is a padding lane
+
+
+# (input bits, code, DSP blocks): yosys 0.23 synth_xilinx on a 1 x 1 'dsp' layer with 8-bit weights (one word).
+CONSTANT_PRODUCTS = [
+    (2, 1, 0), (2, 7, 0), (2, 100, 1), (2, 127, 1), (2, -1, 1), (2, -4, 1),
+    (4, 3, 0), (4, 7, 0), (4, 100, 1), (4, -1, 1), (4, -100, 1),
+    (8, 1, 1), (8, 3, 1), (8, -3, 1), (12, 1, 1), (12, -100, 1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("in_bits", "code", "dsps"), CONSTANT_PRODUCTS)
+def test_a_constant_product_uses_a_dsp_like_yosys(in_bits: int, code: int, dsps: int) -> None:
+    layer = DenseLayer(
+        1, 1, "relu", FixedFormat(in_bits, 0), FixedFormat(8, 0), FixedFormat(8, 0), folding=DenseFolding(1, 1, "dsp")
+    )
+    content = rom_content(layer, np.array([[code]]))
+    assert content_dsps(layer, default_calibration("xc7"), content.constant_weights) == dsps
+    assert content_dsps(layer, default_calibration("xc7"), rom_content(layer, np.array([[0]])).constant_weights) == 0

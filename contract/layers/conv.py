@@ -22,7 +22,13 @@ from contract.fixedpoint import (
     requant_bits,
 )
 from contract.layers.base import PLACEMENTS, Knob, register
-from contract.layers.dense import BUFFER_BRAM_MIN_DEPTH, MIN_BRAM_DEPTH, MULTIPLIERS, WEIGHT_STORAGES
+from contract.layers.dense import (
+    BUFFER_BRAM_MIN_DEPTH,
+    MIN_BRAM_DEPTH,
+    MULTIPLIERS,
+    WEIGHT_STORAGES,
+    engine_rom_words,
+)
 from contract.requant import RequantPlan, requant_plan
 
 PADDINGS = ("valid", "same")
@@ -278,6 +284,12 @@ class Conv1dLayer:
     @property
     def weight_shape(self) -> tuple[int, int, int]:
         return (self.out_channels, self.in_channels // self.groups, self.kernel_size)
+
+    def rom_words(self, weight: np.ndarray) -> np.ndarray:
+        """The weight ROM: the (out_channels, fan_in) matrix, fan-in index k * Cin/groups + c, in the engine's
+        layout (contract.layers.dense.engine_rom_words). The generator writes it; the estimator reads it."""
+        flat = np.asarray(weight).transpose(0, 2, 1).reshape(self.out_channels, self.fan_in)
+        return engine_rom_words(flat, self.channel_groups, self.chunks, self.folding.pe, self.folding.simd)
 
     # --- reference ---------------------------------------------------------------------------------------
     def check_weights(self, weights: ConvWeights) -> None:

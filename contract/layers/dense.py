@@ -67,6 +67,15 @@ class DenseWeights:
     bias: np.ndarray
 
 
+def engine_rom_words(matrix: np.ndarray, groups: int, chunks: int, pe: int, simd: int) -> np.ndarray:
+    """The weight ROM of a PE x SIMD engine, (groups x chunks, PE x SIMD) codes, for an (outputs, fan-in) weight
+    matrix: word g*C + j holds group g's weights for chunk j, lane slot p*SIMD + s; padding lanes and slots hold
+    zero."""
+    padded = np.zeros((groups * pe, chunks * simd), dtype=np.int64)
+    padded[: matrix.shape[0], : matrix.shape[1]] = matrix
+    return padded.reshape(groups, pe, chunks, simd).transpose(0, 2, 1, 3).reshape(groups * chunks, -1)
+
+
 @register("dense")
 @dataclass(frozen=True, slots=True)
 class DenseLayer:
@@ -205,12 +214,8 @@ class DenseLayer:
                 raise ValueError(f"{name} codes out of range for {fmt}")
 
     def rom_words(self, weight: np.ndarray) -> np.ndarray:
-        """The weight ROM, (rom_depth, PE x SIMD) codes: word g*C + j holds group g's weights for chunk j, lane
-        p*SIMD + s; padding lanes and slots hold zero. The generator writes it; the estimator reads its content."""
-        pe, simd = self.folding.pe, self.folding.simd
-        padded = np.zeros((self.groups * pe, self.chunks * simd), dtype=np.int64)
-        padded[: self.out_features, : self.in_features] = weight
-        return padded.reshape(self.groups, pe, self.chunks, simd).transpose(0, 2, 1, 3).reshape(self.rom_depth, -1)
+        """The weight ROM (engine_rom_words). The generator writes it; the estimator reads its content."""
+        return engine_rom_words(weight, self.groups, self.chunks, self.folding.pe, self.folding.simd)
 
     def forward(self, weights: DenseWeights, x: np.ndarray) -> np.ndarray:
         """x: (N, in) integer codes in ``in_fmt`` -> (N, out) codes in ``out_fmt``."""
