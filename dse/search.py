@@ -46,7 +46,7 @@ from dse.study_checks import (
 )
 from estimators import Calibration, DesignEstimate, default_calibration, estimate_design, get_device, load_calibration
 from estimators.application import period_energy
-from estimators.content import rom_contents
+from estimators.content import RomContent, rom_contents
 
 # A failed write with these stops the search (every later trial would fail the same way) instead of failing trials.
 ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM}
@@ -520,7 +520,7 @@ def run_search(
         return candidate, estimate, numbers, constraints
 
     trained_weights: dict[str, list[Any]] = {}  # artifacts folder -> the network's integer weights
-    rom_memo: dict[tuple[int, ...], int] = {}  # kept ROM columns per (weights, layer, folding)
+    rom_memo: dict[tuple[Any, ...], RomContent] = {}  # ROM content per (weights, layer, folding)
 
     def network_weights(artifacts: str) -> list[Any]:
         """A trained network's integer weights, read once per network."""

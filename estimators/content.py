@@ -19,10 +19,11 @@ import numpy as np
 from contract.design import AcceleratorDesign
 from contract.layers.conv import Conv1dLayer
 from contract.layers.dense import DenseLayer
+from contract.layers.recurrent import RecurrentLayer
 
 # Kinds whose weights sit in one PE x SIMD engine ROM (their rom_words): estimated with their content after
-# training. LSTM/GRU gate rows are still estimated as full-range.
-CONTENT_KINDS = ("dense", "conv1d")
+# training (pooling has no weights).
+CONTENT_KINDS = ("dense", "conv1d", "lstm", "gru")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,7 @@ def max_distinct_columns(depth: int, width: int) -> int:
     return min(width, 2 ** min(depth, 62) - 2)
 
 
-def rom_content(layer: DenseLayer | Conv1dLayer, weight: np.ndarray) -> RomContent:
+def rom_content(layer: DenseLayer | Conv1dLayer | RecurrentLayer, weight: np.ndarray) -> RomContent:
     words = layer.rom_words(weight)
     # The generator pads a one-word table with a zero word.
     padded = np.vstack([words, np.zeros_like(words)]) if len(words) < 2 else words
@@ -74,7 +75,7 @@ def distinct_rom_columns(layer: DenseLayer, weight: np.ndarray) -> int:
 
 
 def rom_contents(
-    design: AcceleratorDesign, weights: Sequence[Any], memo: dict[tuple[int, ...], RomContent] | None = None
+    design: AcceleratorDesign, weights: Sequence[Any], memo: dict[tuple[Any, ...], RomContent] | None = None
 ) -> tuple[RomContent | None, ...]:
     """Per layer of ``design``: its ROM content when it is an FPGA layer of a CONTENT_KINDS kind, else None
     (estimated as full-range).
@@ -85,7 +86,7 @@ def rom_contents(
         if layer.kind not in CONTENT_KINDS or layer.placement == "mcu":
             contents.append(None)
             continue
-        key = (id(weights), index, layer.folding.pe, layer.folding.simd, layer.weight_fmt.total_bits)
+        key = (id(weights), index, layer.folding, layer.weight_fmt.total_bits)  # the folding decides the layout
         if key not in memo:
             memo[key] = rom_content(layer, layer_weights.weight)  # type: ignore[arg-type]
         contents.append(memo[key])

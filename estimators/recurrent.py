@@ -11,7 +11,8 @@ from contract.layers.dense import DenseFolding
 from contract.layers.recurrent import ROW_ACTIVATIONS, RecurrentLayer
 from estimators.base import LayerNumbers
 from estimators.calibration import Calibration
-from estimators.dense import block_ram_count, dsps_per_product
+from estimators.content import RomContent
+from estimators.dense import block_ram_count, content_dsps, dsps_per_product, rom_block_ram
 from estimators.kind_fit import MUX_INPUTS_PER_LUT, EngineView, engine_parts, kind_coefficients, scaled
 
 _PRIOR = (1.0, 1.0, 1.0, 0.0)  # without a fit: the parts unscaled
@@ -96,10 +97,12 @@ def sequence_parts(layer: RecurrentLayer, calibration: Calibration) -> tuple[flo
     return mult_lut, other_lut, ff, buffer_lut, bram
 
 
-def _parts(layer: RecurrentLayer, calibration: Calibration) -> tuple[dict[str, float], float]:
+def _parts(
+    layer: RecurrentLayer, calibration: Calibration, content: RomContent | None = None
+) -> tuple[dict[str, float], float]:
     """The kind-fit parts and the block RAM of the sequence buffer (one pass over the rules)."""
     mult_lut, other_lut, seq_ff, buffer_lut, buffer_bram = sequence_parts(layer, calibration)
-    parts = engine_parts(engine_view(layer), calibration)
+    parts = engine_parts(engine_view(layer), calibration, content)
     parts["multipliers_lut"] += mult_lut
     # "buffer": everything only the recurrent engine has (input banks, state, gate registers, element-wise lanes).
     parts["buffer_lut"], parts["buffer_ff"] = buffer_lut + other_lut, seq_ff
@@ -112,13 +115,22 @@ def recurrent_parts(layer: RecurrentLayer, calibration: Calibration) -> dict[str
     return _parts(layer, calibration)[0]
 
 
-def recurrent_numbers(layer: RecurrentLayer, calibration: Calibration) -> LayerNumbers:
-    """(cycles, bound_cycles, lut, ff, dsp, bram); LUT/FF scaled by estimators/calibration/<kind>.json."""
+def recurrent_numbers(
+    layer: RecurrentLayer, calibration: Calibration, content: RomContent | None = None
+) -> LayerNumbers:
+    """(cycles, bound_cycles, lut, ff, dsp, bram); LUT/FF scaled by estimators/calibration/<kind>.json.
+    ``content``: what the trained weights keep of the gate-row ROM (estimators.content), None before training."""
     family = calibration.bram_kind
-    parts, buffer_bram = _parts(layer, calibration)
+    parts, buffer_bram = _parts(layer, calibration, content)
     lut, ff = scaled(parts, kind_coefficients(layer.kind, family, _PRIOR))
-    bram = block_ram_count(layer.rom_depth, layer.rom_width, family) if layer.rom_storage == "bram" else 0.0
-    engine_dsps = dsps_per_product(engine_view(layer), calibration) * layer.lanes * layer.folding.simd  # type: ignore[arg-type]
+    view = engine_view(layer)
+    if content is None:
+        engine_dsps = dsps_per_product(view, calibration) * layer.lanes * layer.folding.simd  # type: ignore[arg-type]
+        constant_columns = 0
+    else:
+        engine_dsps = content_dsps(view, calibration, content.constant_weights)  # type: ignore[arg-type]
+        constant_columns = content.constant_columns
+    bram = rom_block_ram(layer.rom_storage, layer.rom_depth, layer.rom_width, family, constant_columns)
     return (
         layer.latency_cycles,
         layer.bound_cycles,

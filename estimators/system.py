@@ -61,7 +61,12 @@ LAYER_ESTIMATORS: dict[str, LayerEstimator] = {
 
 
 # Kinds that take the ROM content of their trained weights (estimators.content.CONTENT_KINDS).
-CONTENT_ESTIMATORS: dict[str, ContentEstimator] = {"dense": dense_numbers, "conv1d": conv_numbers}
+CONTENT_ESTIMATORS: dict[str, ContentEstimator] = {
+    "dense": dense_numbers,
+    "conv1d": conv_numbers,
+    "lstm": recurrent_numbers,
+    "gru": recurrent_numbers,
+}
 
 
 def _mcu_cycles(layer: Layer, board: dict[str, float]) -> float:

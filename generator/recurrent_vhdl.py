@@ -323,15 +323,11 @@ def emit_recurrent(entity: str, layer: RecurrentLayer, weights: RecurrentWeights
     pe, simd, lanes = layer.folding.pe, layer.folding.simd, layer.lanes
     chunks, jobs = layer.chunks, layer.jobs
     wbits, xbits, acc_bits = layer.weight_fmt.total_bits, layer.in_fmt.total_bits, layer.acc_bits
-    w = np.zeros((layer.rows, chunks * simd), dtype=np.int64)
-    w[:, : layer.fan_in] = weights.weight
     constants = [plan.round_constant if plan else 0 for plan in layer.row_plans]
     biased = weights.bias.astype(np.int64) + np.repeat(constants, layer.hidden_size)
-    rom_rows, bias_rows = [], []
+    rom_rows, bias_rows = layer.rom_words(weights.weight).tolist(), []
     for job in range(jobs):
         rows = layer.job_rows(job)
-        for j in range(chunks):
-            rom_rows.append([int(w[r, j * simd + s]) if r >= 0 else 0 for r in rows for s in range(simd)])
         gate_of_lane = [(job % layer.passes) + lane // pe for lane in range(lanes)]
         bias_rows.append([int(biased[r]) if r >= 0 else constants[g] for r, g in zip(rows, gate_of_lane, strict=True)])
     rom_depth, bias_depth = max(2, len(rom_rows)), max(2, len(bias_rows))

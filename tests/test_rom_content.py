@@ -15,6 +15,7 @@ from contract.design import AcceleratorDesign
 from contract.fixedpoint import FixedFormat
 from contract.layers.conv import Conv1dLayer, ConvFolding
 from contract.layers.dense import DenseFolding, DenseLayer
+from contract.layers.recurrent import LstmLayer, RecurrentFolding
 from dse.calibrate.space import sample_points
 from dse.calibrate.sweep import SweepSettings, point_inputs
 from estimators import default_calibration, estimate_design
@@ -176,3 +177,28 @@ def test_a_constant_product_uses_a_dsp_like_yosys(in_bits: int, code: int, dsps:
     content = rom_content(layer, np.array([[code]]))
     assert content_dsps(layer, default_calibration("xc7"), content.constant_weights) == dsps
     assert content_dsps(layer, default_calibration("xc7"), rom_content(layer, np.array([[0]])).constant_weights) == 0
+
+
+def test_trained_recurrent_weights_shrink_the_lstm_estimate_and_the_layout_follows_the_gate_lanes() -> None:
+    fmt = FixedFormat(8, 4)
+    shared = LstmLayer(3, 4, 5, fmt, fmt, fmt, folding=RecurrentFolding(pe=2, simd=2, multiplier="lut"))
+    separate = replace(shared, folding=replace(shared.folding, gate_lanes="separate"))
+    rng = np.random.default_rng(5)
+    full = shared.random_weights(rng)
+    small = replace(full, weight=rng.integers(0, 3, size=full.weight.shape))
+    for layer in (shared, separate):
+        design = AcceleratorDesign((layer,), "xc7s15", 100.0)
+        before = estimate_design(design)
+        after = estimate_design(design, contents=rom_contents(design, [small]))
+        assert after.lut < before.lut and (after.cycles, after.dsp, after.bram) == (
+            before.cycles,
+            before.dsp,
+            before.bram,
+        )
+    # One set of weights, two foldings: the content is read per folding, not reused across layouts.
+    memo: dict[tuple[object, ...], RomContent] = {}
+    weights = [small]
+    one = rom_contents(AcceleratorDesign((shared,), "xc7s15", 100.0), weights, memo)[0]
+    two = rom_contents(AcceleratorDesign((separate,), "xc7s15", 100.0), weights, memo)[0]
+    assert one == rom_content(shared, small.weight) and two == rom_content(separate, small.weight)
+    assert shared.rom_words(small.weight).shape != separate.rom_words(small.weight).shape

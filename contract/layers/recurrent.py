@@ -270,6 +270,17 @@ class RecurrentLayer:
                 rows.append(gate * self.hidden_size + unit if unit < self.hidden_size else -1)
         return rows
 
+    def rom_words(self, weight: np.ndarray) -> np.ndarray:
+        """The weight ROM, (jobs x chunks, lanes x SIMD) codes: word job*C + j holds, for lane l of the job
+        (job_rows) and slot s, weight[row, j*SIMD + s]; padding units and slots hold zero. The generator writes
+        it; the estimator reads its content."""
+        simd, chunks = self.folding.simd, self.chunks
+        padded = np.zeros((self.rows + 1, chunks * simd), dtype=np.int64)  # the last row: a padding unit's zeros
+        padded[: self.rows, : self.fan_in] = weight
+        rows = np.array([self.job_rows(job) for job in range(self.jobs)])  # (jobs, lanes); -1 picks the zero row
+        words = padded[rows].reshape(self.jobs, self.lanes, chunks, simd).transpose(0, 2, 1, 3)
+        return words.reshape(self.jobs * chunks, self.lanes * simd)
+
     # --- arithmetic --------------------------------------------------------------------------------------
     @property
     def gate_fmt(self) -> FixedFormat:
