@@ -71,7 +71,9 @@ def dense_features(
         clamp_chunks, clamp_wide = 0, active * acc
     lanes = pe * simd
     if content is None:
-        kept, live_share, signed_share = max_distinct_columns(groups * chunks, width), 1.0, 1.0
+        words = groups * chunks  # a shallow ROM holds fewer distinct columns than bits (inline: the hot path)
+        kept = width if (1 << min(words, 62)) - 2 >= width else max_distinct_columns(words, width)
+        live_share = signed_share = 1.0
     else:
         kept = content.kept_columns
         live_share, signed_share = content.live_weight_bits / (lanes * bw), content.signed_slots / lanes
