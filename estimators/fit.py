@@ -127,7 +127,9 @@ def read_tables(paths: Iterable[Path]) -> list[dict[str, str]]:
             raise ValueError(f"sweep table {str(path)!r}: empty or missing columns {missing}")
         kept = [(line, row) for line, row in enumerate(table, start=2) if not row.get("error")]  # line 1: header
         for line, row in kept:
-            for column in NUMERIC_COLUMNS:
+            # Content columns may be absent or empty (tables made before them): then the row is full-range.
+            present = [c for c in CONTENT_COLUMNS if row.get(c) not in (None, "")]
+            for column in (*NUMERIC_COLUMNS, *present):
                 try:
                     float(row[column])
                 except (TypeError, ValueError):
@@ -175,9 +177,14 @@ def row_layer(row: dict[str, Any]) -> DenseLayer:
 
 def row_content(row: dict[str, Any]) -> RomContent | None:
     """What the row's weights keep (estimators.content), from its content columns; None where a table has none
-    (then the layer counts as full-range, as before training)."""
-    if any(row.get(column) in (None, "") for column in CONTENT_COLUMNS):
+    (the layer counts as full-range, as before training). A table with only `rom_columns` (made before the
+    multiplier columns existed) keeps its column count, with every product bit live."""
+    if row.get("rom_columns") in (None, ""):
         return None
+    if any(row.get(column) in (None, "") for column in CONTENT_COLUMNS):
+        layer = row_layer(row)
+        lanes = layer.folding.pe * layer.folding.simd
+        return RomContent(int(float(row["rom_columns"])), 0, (), lanes * layer.weight_fmt.total_bits, lanes)
     kept, constant, live, signed = (int(float(row[column])) for column in CONTENT_COLUMNS)
     return RomContent(kept, constant, (), live, signed)
 

@@ -33,6 +33,12 @@ def test_sweep_table_non_numeric_cell_names_file_line_and_column(tmp_path: Path)
     )
     with pytest.raises(ValueError, match=r"sweep\.csv', line 3, column 'lut': '12k' is not a number"):
         read_tables([table])
+    content = tmp_path / "content.csv"
+    header = (*columns, "rom_columns")
+    rows = ({**good, "rom_columns": ""}, {**good, "rom_columns": "x"})  # empty: a table made before the column
+    content.write_text(",".join(header) + "\n" + "\n".join(",".join(r[c] for c in header) for r in rows) + "\n")
+    with pytest.raises(ValueError, match=r"content\.csv', line 3, column 'rom_columns': 'x' is not a number"):
+        read_tables([content])
 
 
 HEADER = """# format: elastic-node-power/1

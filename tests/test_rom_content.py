@@ -87,7 +87,10 @@ def test_weight_bits_that_are_zero_in_every_word_drop_their_adder_rows() -> None
 
 
 def test_a_row_without_content_columns_is_full_range() -> None:
-    assert row_content({"rom_columns": "3"}) is None
+    config = {key: str(value) for key, value in layer_config(lut_layer(3, 2)).items()}
+    assert row_content(config) is None
+    # Only the ROM columns (a table made before the multiplier columns): every product bit stays live.
+    assert row_content({**config, "rom_columns": "3"}) == RomContent(3, 0, (), 4, 1)
     row = dict(zip(CONTENT_COLUMNS, ("3", "1", "7", "2"), strict=True))
     assert row_content(row) == RomContent(3, 1, (), 7, 2)
 
