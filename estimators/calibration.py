@@ -25,8 +25,8 @@ FEATURES = (
     "clamp_mux_one_bits",  # output select with one active clamp
     "sign_select_bits",  # output select when both thresholds are 0: high or 0 by the accumulator's sign
     "soft_mult_bits",  # '*' too narrow for a DSP, built by the tools in LUTs: lanes x SIMD x Bx x Bw
-    "shift_add_bits",  # multiplier 'lut' (shift-and-add, one adder per bit of x): lanes x SIMD x Bx x Bw ...
-    "shift_add_sq_bits",  # ... plus the sign-extended upper part of each adder: lanes x SIMD x Bx x Bx
+    "shift_add_bits",  # multiplier 'lut' (shift-and-add, Bx - 1 adders): lanes x SIMD x (Bx - 1) x Bw ...
+    "shift_add_sq_bits",  # ... plus the sign-extended upper part of each adder: lanes x SIMD x (Bx - 1) x Bx
     "const_mult_bits",  # soft products by a one-word ROM (constant weights, folded by synthesis): lanes x Bx x Bw
     "small_rom_mult_bits",  # soft products by a ROM of 2..4 words (a choice among constant products): ... x depth
     "few_input_bits",  # soft products of few inputs (ROM address bits + Bx <= LUT inputs): one LUT per product bit

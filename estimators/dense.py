@@ -92,7 +92,9 @@ def dense_features(
             # Each product bit is a function of the ROM address and x alone: one LUT, whatever the multiplier.
             few_input = lanes * (bx + bw)
         elif folding.multiplier == "lut":
-            shift_add, shift_add_sq = lanes * bx * bw * live_share, lanes * bx * bx * signed_share
+            # Bx - 1 adders: the partial product of x(0) only enters the first (generator.vhdl._multiplier).
+            rows = lanes * (bx - 1)
+            shift_add, shift_add_sq = rows * bw * live_share, rows * bx * signed_share
         else:
             soft_mult = lanes * bx * bw * live_share
     if layer.rom_storage == "bram":
