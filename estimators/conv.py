@@ -72,7 +72,7 @@ def conv_numbers(layer: Conv1dLayer, calibration: Calibration, content: RomConte
         dsps = dsps_per_product(view, calibration) * layer.folding.pe * layer.folding.simd  # type: ignore[arg-type]
         constant_columns = 0
     else:
-        dsps = content_dsps(view, calibration, content.constant_weights)  # type: ignore[arg-type]
+        dsps = content_dsps(view, calibration, content)  # type: ignore[arg-type]
         constant_columns = content.constant_columns
     rom_bram = rom_block_ram(layer.rom_storage, layer.rom_depth, layer.rom_width, family, constant_columns)
     return (layer.latency_cycles, layer.bound_cycles, lut, ff, dsps, rom_bram + buffer_bram)

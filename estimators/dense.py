@@ -154,19 +154,29 @@ def layer_bram(layer: DenseLayer, kind: str, constant_columns: int = 0) -> float
     return bram
 
 
-def content_dsps(layer: DenseLayer, calibration: Calibration, constant_weights: tuple[int, ...]) -> int:
-    """DSP blocks when a one-word ROM makes the products constant (``constant_weights``; empty for deeper ROMs).
+def content_dsps(layer: DenseLayer, calibration: Calibration, content: RomContent) -> int:
+    """DSP blocks of the products once the weights are known (yosys 0.23 synth_xilinx; measured cases in
+    tests/test_rom_content.py).
 
-    The weight register then holds a constant: its 0 bits become constants, its 1 bits stay flip-flops. A product
-    by 0 vanishes. A positive code loses its constant-zero upper bits, so the product is as narrow as the code
-    (plus a sign bit) and the DSP rule is applied to that width; a negative code's upper bits are flip-flops and
-    keep the full width (yosys 0.23 synth_xilinx on 1 x 1 layers: codes 1, 2, 3, 5, 7, 100, 127, -1 .. -4 and
-    -100 at 2, 4, 8 and 12 input bits; tests/test_rom_content.py)."""
-    if not constant_weights or layer.folding.multiplier == "lut":
-        return dsps_per_product(layer, calibration) * layer.folding.pe * layer.folding.simd
-    bx, bw = layer.in_fmt.total_bits, layer.weight_fmt.total_bits
-    table = calibration.dsp_rule.table
-    return sum(table[bx][bw if code < 0 else min(bw, code.bit_length() + 1)] for code in constant_weights if code)
+    A one-word ROM makes the products constant: the weight register's 0 bits become constants, its 1 bits stay
+    flip-flops. A product by 0 vanishes. A positive code loses its constant-zero upper bits, so the product is as
+    narrow as the code (plus a sign bit) and the DSP rule is applied to that width; a negative code's upper bits
+    are flip-flops and keep the full width. In a two-word ROM, the top lane slots that are 0 in both words are
+    trimmed with the word's upper bits and need no DSP (a zero slot below a live one keeps its DSP, and deeper
+    ROMs keep them all)."""
+    per_product = dsps_per_product(layer, calibration)
+    lanes = layer.folding.pe * layer.folding.simd
+    if layer.folding.multiplier == "lut":
+        return 0
+    if content.constant_weights:
+        bx, bw = layer.in_fmt.total_bits, layer.weight_fmt.total_bits
+        table = calibration.dsp_rule.table
+        return sum(
+            table[bx][bw if code < 0 else min(bw, code.bit_length() + 1)] for code in content.constant_weights if code
+        )
+    if layer.groups * layer.chunks == 2:
+        return per_product * (lanes - content.leading_zero_slots)
+    return per_product * lanes
 
 
 def dense_numbers(layer: DenseLayer, calibration: Calibration, content: RomContent | None = None) -> LayerNumbers:
@@ -179,7 +189,7 @@ def dense_numbers(layer: DenseLayer, calibration: Calibration, content: RomConte
         dsp_blocks, bram = dsps * layer.folding.pe * layer.folding.simd, layer_bram(layer, kind)
     else:
         features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], content)
-        dsp_blocks = content_dsps(layer, calibration, content.constant_weights)
+        dsp_blocks = content_dsps(layer, calibration, content)
         bram = layer_bram(layer, kind, content.constant_columns)
     return (
         layer.latency_cycles,

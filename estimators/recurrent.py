@@ -128,7 +128,7 @@ def recurrent_numbers(
         engine_dsps = dsps_per_product(view, calibration) * layer.lanes * layer.folding.simd  # type: ignore[arg-type]
         constant_columns = 0
     else:
-        engine_dsps = content_dsps(view, calibration, content.constant_weights)  # type: ignore[arg-type]
+        engine_dsps = content_dsps(view, calibration, content)  # type: ignore[arg-type]
         constant_columns = content.constant_columns
     bram = rom_block_ram(layer.rom_storage, layer.rom_depth, layer.rom_width, family, constant_columns)
     return (

@@ -178,8 +178,8 @@ def test_a_constant_product_uses_a_dsp_like_yosys(in_bits: int, code: int, dsps:
         1, 1, "relu", FixedFormat(in_bits, 0), FixedFormat(8, 0), FixedFormat(8, 0), folding=DenseFolding(1, 1, "dsp")
     )
     content = rom_content(layer, np.array([[code]]))
-    assert content_dsps(layer, default_calibration("xc7"), content.constant_weights) == dsps
-    assert content_dsps(layer, default_calibration("xc7"), rom_content(layer, np.array([[0]])).constant_weights) == 0
+    assert content_dsps(layer, default_calibration("xc7"), content) == dsps
+    assert content_dsps(layer, default_calibration("xc7"), rom_content(layer, np.array([[0]]))) == 0
 
 
 def test_trained_recurrent_weights_shrink_the_lstm_estimate_and_the_layout_follows_the_gate_lanes() -> None:
@@ -205,3 +205,21 @@ def test_trained_recurrent_weights_shrink_the_lstm_estimate_and_the_layout_follo
     two = rom_contents(AcceleratorDesign((separate,), "xc7s15", 100.0), weights, memo)[0]
     assert one == rom_content(shared, small.weight) and two == rom_content(separate, small.weight)
     assert shared.rom_words(small.weight).shape != separate.rom_words(small.weight).shape
+
+
+# (in_features, SIMD, weight row, DSP blocks): yosys 0.23 synth_xilinx, one output, Q8.3 inputs, Q4.1 weights.
+ZERO_SLOTS = [
+    (5, 4, [0, 0, -1, 0, 0], 3),  # two words; slot 3 is 0 in both and trimmed, slots 0 and 1 sit below slot 2
+    (5, 4, [1, 0, 0, 0, 4], 1),  # two words; slots 1-3 are 0 in both
+    (5, 4, [0, 2, -1, 3, 4], 4),
+    (8, 4, [0, 2, -1, 3, 0, 1, 1, 1], 4),  # two words; slot 0 is 0 in both, below live slots
+    (12, 4, [1, 2, -1, 0, 1, -1, 2, 0, 3, 1, 1, 0], 4),  # three words: slot 3 is 0 in all, kept
+    (16, 4, [1, 2, -1, 0, 1, -1, 2, 0, 3, 1, 1, 0, 2, 2, 2, 0], 4),  # four words: kept
+]
+
+
+@pytest.mark.parametrize(("n_in", "simd", "row", "dsps"), ZERO_SLOTS)
+def test_top_zero_slots_of_a_two_word_rom_need_no_dsp(n_in: int, simd: int, row: list[int], dsps: int) -> None:
+    fmt = FixedFormat(8, 3)
+    layer = DenseLayer(n_in, 1, "relu", fmt, FixedFormat(4, 1), fmt, folding=DenseFolding(1, simd, "dsp"))
+    assert content_dsps(layer, default_calibration("xc7"), rom_content(layer, np.array([row]))) == dsps
