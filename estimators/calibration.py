@@ -62,6 +62,21 @@ TIMING_PATHS: dict[str, tuple[str, ...]] = {
     ),
     "control": ("const", "register_bits_log2"),  # the stall signal enables every register
 }
+# iCE40 packing: nextpnr puts a flip-flop in the cell of the LUT that drives it alone, and how often that happens
+# depends on what the flip-flop holds. Each group of FF features has its own cells-per-FF coefficient; FF features
+# in no group form the group "other".
+PACKING_GROUPS: dict[str, tuple[str, ...]] = {
+    "accumulator": ("acc_bits", "acc_dsp_bits", "bias_cols"),
+    "rom_word": ("rom_reg_bits",),
+    "products": ("soft_prod_bits", "tree_reg_bits"),
+    "input_buffer": ("buffer_bits", "buffer_reg_bits"),
+    "output": ("out_bits", "out_shift_bits"),
+    "control": ("counter_bits", "const"),
+}
+PACKING_GROUP_NAMES = (*PACKING_GROUPS, "other")
+PACKING_GROUP_OF = tuple(
+    next((group for group, names in PACKING_GROUPS.items() if name in names), "other") for name in FEATURES
+)
 POWER_KEYS = ("clock_uw_per_mhz", "lut_uw_per_mhz", "ff_uw_per_mhz", "dsp_uw_per_mhz", "bram_uw_per_mhz", "activity")
 BOARD_KEYS = (
     "mcu_mhz",
@@ -117,6 +132,9 @@ class Calibration:
     # Per TIMING_PATHS entry, ns per feature (estimators.timing); iCE40 logic cells = packing . (LUT, FF).
     timing: tuple[tuple[float, ...], ...] = ()
     packing: tuple[float, float] | None = None
+    # iCE40 logic cells of a dense engine's flip-flops per feature: the FF coefficient times its group's packing
+    # (PACKING_GROUPS); None: every flip-flop counts packing[1].
+    packing_ff: tuple[float, ...] | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: str = "") -> Calibration:
@@ -154,7 +172,22 @@ class Calibration:
             board_source=str(data["board"].get("source", "")),
             timing=tuple(tuple(timing["paths"][p][n] for n in names) for p, names in TIMING_PATHS.items()),
             packing=None if packing is None else (float(packing["lut"]), float(packing["ff"])),
+            packing_ff=_packing_ff(packing, ff, where),
         )
+
+
+def _packing_ff(packing: dict[str, Any] | None, ff: tuple[float, ...], where: str) -> tuple[float, ...] | None:
+    """Per feature, the logic cells its flip-flops add: ff coefficient x the packing of its group."""
+    groups = None if packing is None else packing.get("ff_groups")
+    if groups is None:
+        return None
+    try:
+        per_group = {name: float(groups[name]) for name in PACKING_GROUP_NAMES}
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            f"{where}: packing.ff_groups needs a number for every group of {PACKING_GROUP_NAMES}"
+        ) from None
+    return tuple(coefficient * per_group[group] for coefficient, group in zip(ff, PACKING_GROUP_OF, strict=True))
 
 
 def _limits(data: dict[str, Any], where: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -169,6 +202,13 @@ def _limits(data: dict[str, Any], where: str) -> tuple[dict[str, Any], dict[str,
     except (KeyError, TypeError, ValueError):
         raise ValueError(f"{where}: timing.paths needs a number for every feature of {dict(TIMING_PATHS)}") from None
     return {**timing, "paths": paths}, packing
+
+
+def ff_cells(ff: float, calibration: Calibration) -> float:
+    """What ``ff`` flip-flops add to the packed iCE40 logic cells, by the family's average packing (the dense
+    engine's own flip-flops are packed by group: estimators.dense.dense_numbers)."""
+    packing = calibration.packing
+    return packing[1] * ff if packing else 0.0
 
 
 @cache

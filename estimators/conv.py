@@ -8,7 +8,7 @@ from __future__ import annotations
 from contract.layers.conv import Conv1dLayer
 from contract.layers.dense import DenseFolding
 from estimators.base import LayerNumbers
-from estimators.calibration import Calibration
+from estimators.calibration import Calibration, ff_cells
 from estimators.content import RomContent
 from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, content_dsps, dsps_per_product, rom_block_ram
 from estimators.kind_fit import MUX_INPUTS_PER_LUT, EngineView, engine_parts, kind_coefficients, scaled
@@ -75,4 +75,4 @@ def conv_numbers(layer: Conv1dLayer, calibration: Calibration, content: RomConte
         dsps = content_dsps(view, calibration, content)  # type: ignore[arg-type]
         constant_columns = content.constant_columns
     rom_bram = rom_block_ram(layer.rom_storage, layer.rom_depth, layer.rom_width, family, constant_columns)
-    return (layer.latency_cycles, layer.bound_cycles, lut, ff, dsps, rom_bram + buffer_bram)
+    return (layer.latency_cycles, layer.bound_cycles, lut, ff, dsps, rom_bram + buffer_bram, ff_cells(ff, calibration))

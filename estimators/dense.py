@@ -8,7 +8,7 @@ from operator import mul
 
 from contract.layers.dense import DenseLayer
 from estimators.base import LayerEstimate, LayerNumbers
-from estimators.calibration import Calibration
+from estimators.calibration import Calibration, ff_cells
 from estimators.content import RomContent, max_distinct_columns
 
 # (depth, width) aspect ratios of one block: RAMB18E1 on 7-series, SB_RAM40_4K on iCE40.
@@ -191,16 +191,19 @@ def dense_numbers(layer: DenseLayer, calibration: Calibration, content: RomConte
         features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], content)
         dsp_blocks = content_dsps(layer, calibration, content)
         bram = layer_bram(layer, kind, content.constant_columns)
+    ff = sum(map(mul, calibration.ff, features))
+    packing_ff = calibration.packing_ff
     return (
         layer.latency_cycles,
         layer.bound_cycles,
         sum(map(mul, calibration.lut, features)),
-        sum(map(mul, calibration.ff, features)),
+        ff,
         dsp_blocks,
         bram,
+        sum(map(mul, packing_ff, features)) if packing_ff else ff_cells(ff, calibration),
     )
 
 
 def estimate_dense(layer: DenseLayer, calibration: Calibration) -> LayerEstimate:
-    cycles, bound, lut, ff, dsp, bram = dense_numbers(layer, calibration)
+    cycles, bound, lut, ff, dsp, bram, _ = dense_numbers(layer, calibration)
     return LayerEstimate(cycles, bound, lut, ff, dsp, bram, layer.macs, layer.params)

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import nnls
+from scipy.optimize import lsq_linear, nnls
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.model_selection import KFold, cross_val_predict
 
 from contract.fixedpoint import FixedFormat
 from contract.layers.dense import DENSE_KNOBS, DenseFolding, DenseLayer
-from estimators.calibration import FEATURES, TIMING_PATHS, Calibration
+from estimators.calibration import FEATURES, PACKING_GROUP_NAMES, PACKING_GROUP_OF, TIMING_PATHS, Calibration
 from estimators.content import CONTENT_COLUMNS, RomContent
 from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers, dsps_per_product
 
@@ -207,7 +207,7 @@ def rule_predictions(layers: Sequence[DenseLayer], calibration: Calibration) -> 
     """The DSP and BRAM rules exactly as the estimator applies them."""
     dsp, bram = [], []
     for layer in layers:
-        *_, layer_dsp, layer_bram = dense_numbers(layer, calibration)
+        *_, layer_dsp, layer_bram, _ = dense_numbers(layer, calibration)
         dsp.append(layer_dsp)
         bram.append(layer_bram)
     return {"dsp": np.array(dsp, dtype=float), "bram": np.array(bram, dtype=float)}
@@ -311,13 +311,30 @@ class PeriodModel(BaseEstimator, RegressorMixin):
         return self._periods(self.coef_, self._split(X))
 
 
+class PackingModel(BaseEstimator, RegressorMixin):
+    """cells ≈ X @ coef_ for X = (LUT, flip-flops by group): a LUT costs coef_[0] >= 0 cells, and a flip-flop
+    between 0 (packed beside its LUT) and 1 (a cell of its own). Least squares in relative error."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> PackingModel:
+        X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+        weight = 1.0 / np.maximum(y, 1.0)
+        upper = np.r_[np.inf, np.ones(X.shape[1] - 1)]
+        self.coef_ = lsq_linear(X * weight[:, None], y * weight, bounds=(np.zeros(X.shape[1]), upper)).x
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(X, dtype=float) @ self.coef_
+
+
 @dataclass
 class LimitsFit:
     """The fmax model (per path, ns per feature) and the iCE40 logic-cell packing."""
 
     paths: tuple[tuple[float, ...], ...] | None
     fmax_cv: ErrorStats | None
-    packing: tuple[float, float] | None  # logic cells = packing . (LUT, FF)
+    packing: tuple[float, float] | None  # logic cells = packing . (LUT, FF) for flip-flops packed on average
+    packing_groups: dict[str, float] | None  # the dense engine's flip-flops: cells per FF of each PACKING_GROUPS
     packing_cv: ErrorStats | None
     n_timed: int
     n_packed: int
@@ -327,13 +344,28 @@ def _measured(rows: Sequence[dict[str, Any]], column: str) -> list[dict[str, Any
     return [row for row in rows if row.get(column) not in (None, "")]
 
 
-def fit_limits(rows: Sequence[dict[str, Any]], calibration: Calibration, folds: int = 5) -> LimitsFit:
-    """Fit the period to the rows' measured fmax and the logic cells to their measured LUT and FF (rows without
-    them are skipped); out-of-fold errors in % of the measured fmax and cells."""
+def packing_matrix(rows: Sequence[dict[str, Any]], calibration: Calibration, ff: Sequence[float]) -> np.ndarray:
+    """Per row: its measured LUTs, and its measured flip-flops split over PACKING_GROUP_NAMES in the proportions
+    of the FF model ``ff`` (what each group of features holds)."""
+    features = design_matrix([row_layer(row) for row in rows], calibration, [row_content(row) for row in rows])
+    parts = features * np.asarray(ff, dtype=float)
+    groups = np.array([[group == name for group in PACKING_GROUP_OF] for name in PACKING_GROUP_NAMES], dtype=float)
+    split = parts @ groups.T
+    measured = np.array([float(row["ff"]) for row in rows])
+    split *= (measured / np.maximum(split.sum(axis=1), 1e-9))[:, None]
+    return np.c_[[float(row["lut"]) for row in rows], split]
+
+
+def fit_limits(
+    rows: Sequence[dict[str, Any]], calibration: Calibration, folds: int = 5, ff: Sequence[float] | None = None
+) -> LimitsFit:
+    """Fit the period to the rows' measured fmax, and the logic cells to their measured LUTs and flip-flops (the
+    flip-flops by group, split by the FF model ``ff``, default the calibration's); rows without them are skipped.
+    Out-of-fold errors in % of the measured fmax and cells."""
     from estimators.timing import layer_paths
 
     timed, packed = _measured(rows, "fmax_mhz"), _measured(rows, "logic_cells")
-    paths = fmax_cv = packing = packing_cv = None
+    paths = fmax_cv = packing = packing_groups = packing_cv = None
     sizes = tuple(len(names) for names in TIMING_PATHS.values())
     if len(timed) >= max(folds, sum(sizes)):
         X = np.array([np.concatenate(layer_paths(row_layer(row), calibration)) for row in timed])
@@ -342,10 +374,16 @@ def fit_limits(rows: Sequence[dict[str, Any]], calibration: Calibration, folds: 
         paths = tuple(tuple(float(c) for c in part) for part in np.split(flat, np.cumsum(sizes)[:-1]))
         predicted = cross_val_predict(PeriodModel(sizes), X, y, cv=KFold(folds, shuffle=True, random_state=0))
         fmax_cv = error_stats(1000.0 / y, 1000.0 / np.maximum(predicted, 1e-9))
-    if len(packed) >= folds:
-        X = np.array([[float(row["lut"]), float(row["ff"])] for row in packed])
+    if len(packed) >= max(folds, len(PACKING_GROUP_NAMES) + 1):
+        X = packing_matrix(packed, calibration, calibration.ff if ff is None else ff)
         y = np.array([float(row["logic_cells"]) for row in packed])
-        a, b = ResourceModel().fit(X, y).coef_
-        packing = (float(a), float(b))
-        packing_cv = cross_validated_stats(X, y, folds)
-    return LimitsFit(paths, fmax_cv, packing, packing_cv, len(timed), len(packed))
+        coef = PackingModel().fit(X, y).coef_
+        packing_groups = {name: float(c) for name, c in zip(PACKING_GROUP_NAMES, coef[1:], strict=True)}
+        # Other kinds' flip-flops are packed at the average rate, given the same LUT coefficient.
+        # (least squares in relative error of the cells, like every fit here)
+        flip_flops, rest = X[:, 1:].sum(axis=1) / y, (y - coef[0] * X[:, 0]) / y
+        average = max(0.0, float(flip_flops @ rest / (flip_flops @ flip_flops)))
+        packing = (float(coef[0]), float(average))
+        predicted = cross_val_predict(PackingModel(), X, y, cv=KFold(folds, shuffle=True, random_state=0))
+        packing_cv = error_stats(y, predicted)
+    return LimitsFit(paths, fmax_cv, packing, packing_groups, packing_cv, len(timed), len(packed))

@@ -12,7 +12,7 @@ from typing import Any
 
 from contract.layers.pool import AvgPool1dLayer
 from estimators.base import LayerNumbers
-from estimators.calibration import Calibration
+from estimators.calibration import Calibration, ff_cells
 from estimators.kind_fit import MUX_INPUTS_PER_LUT, PARTS, kind_coefficients, scaled
 
 _PRIOR = (0.0, 1.0, 0.0, 0.0)  # without a fit: the rules, unscaled
@@ -20,7 +20,7 @@ _PRIOR = (0.0, 1.0, 0.0, 0.0)  # without a fit: the rules, unscaled
 
 def pool_parts(layer: Any, calibration: Calibration) -> dict[str, float]:
     """The rule estimate as the kind fit's "engine" part (pooling has no multipliers and no input buffer)."""
-    _, _, lut, ff, _, _ = rule_numbers(layer, calibration)
+    _, _, lut, ff, _, _, _ = rule_numbers(layer, calibration)
     return {f"{part}_{what}": 0.0 for part in PARTS[:-1] for what in ("lut", "ff")} | {
         "engine_lut": lut,
         "engine_ff": ff,
@@ -30,9 +30,9 @@ def pool_parts(layer: Any, calibration: Calibration) -> dict[str, float]:
 def pool_numbers(layer: Any, calibration: Calibration) -> LayerNumbers:
     """The rules, scaled by the kind's calibration sweep (`dse calibrate fit --kind maxpool1d|avgpool1d`); the rules
     unscaled (0, 1, 0, 0) for a family without a fit."""
-    cycles, bound, _, _, dsp, bram = rule_numbers(layer, calibration)
+    cycles, bound, _, _, dsp, bram, _ = rule_numbers(layer, calibration)
     lut, ff = scaled(pool_parts(layer, calibration), kind_coefficients(layer.kind, calibration.bram_kind, _PRIOR))
-    return cycles, bound, lut, ff, dsp, bram
+    return cycles, bound, lut, ff, dsp, bram, ff_cells(ff, calibration)
 
 
 def rule_numbers(layer: Any, calibration: Calibration) -> LayerNumbers:
@@ -48,4 +48,4 @@ def rule_numbers(layer: Any, calibration: Calibration) -> LayerNumbers:
         lut += acc_bits + adders * layer.product_bits + 2 * layer.product_bits / 2 + out_bits  # merge, scale, clamp
     else:
         lut += 2 * acc_bits + out_bits  # compare, merge mux, output select
-    return layer.latency_cycles, 0.0, lut, ff, 0, 0.0
+    return layer.latency_cycles, 0.0, lut, ff, 0, 0.0, ff_cells(ff, calibration)

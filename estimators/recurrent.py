@@ -10,7 +10,7 @@ from __future__ import annotations
 from contract.layers.dense import DenseFolding
 from contract.layers.recurrent import ROW_ACTIVATIONS, RecurrentLayer
 from estimators.base import LayerNumbers
-from estimators.calibration import Calibration
+from estimators.calibration import Calibration, ff_cells
 from estimators.content import RomContent
 from estimators.dense import block_ram_count, content_dsps, dsps_per_product, rom_block_ram
 from estimators.kind_fit import MUX_INPUTS_PER_LUT, EngineView, engine_parts, kind_coefficients, scaled
@@ -138,4 +138,5 @@ def recurrent_numbers(
         ff,
         engine_dsps + elementwise_dsps(layer, calibration),
         bram + buffer_bram,
+        ff_cells(ff, calibration),
     )

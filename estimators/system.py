@@ -97,7 +97,7 @@ def estimate_design(
 
     cycles = 0
     bound = 0.0
-    lut = ff = bram = 0.0
+    lut = ff = bram = flip_flop_cells = 0.0
     dsp = macs = params = 0
     mcu_cycles = 0.0
     fmax = math.inf
@@ -115,12 +115,13 @@ def estimate_design(
             numbers = CONTENT_ESTIMATORS[layer.kind](layer, calibration, contents[index])
         else:
             numbers = LAYER_ESTIMATORS[layer.kind](layer, calibration)
-        layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram = numbers
+        layer_cycles, layer_bound, layer_lut, layer_ff, layer_dsp, layer_bram, layer_ff_cells = numbers
         fmax = min(fmax, layer_fmax_mhz(layer, calibration))
         cycles += layer_cycles
         bound += layer_bound
         lut += layer_lut
         ff += layer_ff
+        flip_flop_cells += layer_ff_cells
         dsp += layer_dsp
         bram += layer_bram
 
@@ -159,7 +160,7 @@ def estimate_design(
     throughput = 1e6 / period_us if period_us > 0 else 0.0
 
     violations = []
-    cells = logic_cells(lut, ff, calibration) if has_fpga else 0.0
+    cells = logic_cells(lut, flip_flop_cells, calibration) if has_fpga else 0.0
     over_budget = lut > device.lut or ff > device.ff or dsp > device.dsp or bram > device.bram or cells > device.lut
     if has_fpga and (over_budget or clock > device.max_clock_mhz or clock > fmax):
         for name, used, available in (

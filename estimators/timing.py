@@ -101,8 +101,8 @@ def layer_fmax_mhz(layer: Any, calibration: Calibration) -> float:
     return 1000.0 / period if period > 0 else math.inf
 
 
-def logic_cells(lut: float, ff: float, calibration: Calibration) -> float:
-    """Packed iCE40 logic cells of a design with ``lut`` LUT4s and ``ff`` flip-flops (0 on families without a
-    packing fit: their slices are not the limit)."""
+def logic_cells(lut: float, flip_flop_cells: float, calibration: Calibration) -> float:
+    """Packed iCE40 logic cells of a design with ``lut`` LUT4s whose flip-flops add ``flip_flop_cells`` (0 on
+    families without a packing fit: their slices are not the limit)."""
     packing = calibration.packing
-    return packing[0] * lut + packing[1] * ff if packing else 0.0
+    return packing[0] * lut + flip_flop_cells if packing else 0.0

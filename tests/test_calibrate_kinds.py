@@ -52,5 +52,5 @@ def test_too_few_rows_are_refused(tmp_path: Path) -> None:
 def test_the_estimate_is_the_scaled_sum_of_the_parts() -> None:
     calibration = default_calibration("ice40")
     layer = SWEEP_SAMPLERS["conv1d"](np.random.default_rng(4))
-    cycles, _, lut, ff, _, _ = conv_numbers(layer, calibration)
+    cycles, _, lut, ff, _, _, _ = conv_numbers(layer, calibration)
     assert cycles == layer.latency_cycles and lut > 0 and ff > 0

@@ -185,7 +185,7 @@ def calibrate(
             f"NNLS fit (relative error) of LUT/FF on {resource_fit.n_samples} synthesized single dense "
             f"layers from {', '.join(p.name for p in inputs.tables)}"
         )
-        limits = fit_limits(rows, prior, folds)
+        limits = fit_limits(rows, prior, folds, resource_fit.coefficients["ff"])
         if limits.paths is not None and limits.fmax_cv is not None:
             data["timing"] = {
                 "source": f"fit of the clock period (max over paths) on {limits.n_timed} timed layers "
@@ -201,7 +201,10 @@ def calibrate(
             data["packing"] = {
                 "lut": _significant(limits.packing[0]),
                 "ff": _significant(limits.packing[1]),
-                "source": f"NNLS fit of nextpnr-ice40 logic cells (after packing) on {limits.n_packed} layers",
+                "ff_groups": {name: _significant(value) for name, value in (limits.packing_groups or {}).items()},
+                "source": f"least-squares fit of nextpnr-ice40 logic cells (after packing) on {limits.n_packed} "
+                "layers: cells = lut x LUT + the dense engine's flip-flops by group (ff_groups, 0 to 1 cell each; "
+                "the FF model splits each layer's measured flip-flops) + other kinds' flip-flops x ff (average)",
                 "errors": {"logic_cells": {**limits.packing_cv.as_dict(), "method": f"{folds}-fold CV"}},
             }
     power_fit = None
