@@ -28,7 +28,7 @@ FEATURES = (
     "shift_add_bits",  # multiplier 'lut' (shift-and-add, Bx - 1 adders): lanes x SIMD x (Bx - 1) x Bw ...
     "shift_add_sq_bits",  # ... plus the sign-extended upper part of each adder: lanes x SIMD x (Bx - 1) x Bx
     "const_mult_bits",  # soft products by a one-word ROM (constant weights, folded by synthesis): lanes x Bx x Bw
-    "small_rom_mult_bits",  # soft products by a ROM of 2..4 words (a choice among constant products): ... x depth
+    "small_rom_mult_bits",  # tool-built products by a ROM of 2..4 words (a choice among constant products): x depth
     "few_input_bits",  # soft products of few inputs (ROM address bits + Bx <= LUT inputs): one LUT per product bit
     "soft_prod_bits",  # product registers of either: lanes x SIMD x (Bx + Bw)
     "dsp_mults",  # multipliers in DSP blocks

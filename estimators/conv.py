@@ -10,7 +10,7 @@ from contract.layers.dense import DenseFolding
 from estimators.base import LayerNumbers
 from estimators.calibration import Calibration, ff_cells
 from estimators.content import RomContent
-from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, content_dsps, dsps_per_product, rom_block_ram
+from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, dsps_per_product, rom_block_ram
 from estimators.kind_fit import MUX_INPUTS_PER_LUT, EngineView, engine_parts, kind_coefficients, scaled
 
 
@@ -68,11 +68,9 @@ def conv_numbers(layer: Conv1dLayer, calibration: Calibration, content: RomConte
     lut, ff = scaled(parts, kind_coefficients("conv1d", family, (1.0, 1.0, 1.0, 0.0)))
     _, _, buffer_bram = window_buffer(layer, family)
     view = engine_view(layer)
-    if content is None:
-        dsps = dsps_per_product(view, calibration) * layer.folding.pe * layer.folding.simd  # type: ignore[arg-type]
-        constant_columns = 0
-    else:
-        dsps = content_dsps(view, calibration, content)  # type: ignore[arg-type]
-        constant_columns = content.constant_columns
+    # The DSP count keeps to the rule: the dense engine's content rules (estimators.dense.content_dsps) do not hold
+    # for this template (a two-word ROM's zero top slot keeps its DSP here: benchmarks/trained_conv.py).
+    dsps = dsps_per_product(view, calibration) * layer.folding.pe * layer.folding.simd  # type: ignore[arg-type]
+    constant_columns = 0 if content is None else content.constant_columns
     rom_bram = rom_block_ram(layer.rom_storage, layer.rom_depth, layer.rom_width, family, constant_columns)
     return (layer.latency_cycles, layer.bound_cycles, lut, ff, dsps, rom_bram + buffer_bram, ff_cells(ff, calibration))

@@ -85,8 +85,9 @@ def dense_features(
         address_bits = (groups * chunks - 1).bit_length()
         if address_bits == 0:
             const_mult = lanes * bx * bw  # a one-word ROM: the weights are constants that synthesis folds in
-        elif address_bits <= SMALL_ROM_ADDRESS_BITS and address_bits + bx > lut_inputs:
-            # A ROM of 2..4 words: each product is a choice among that many constant products.
+        elif address_bits <= SMALL_ROM_ADDRESS_BITS and address_bits + bx > lut_inputs and folding.multiplier != "lut":
+            # A tool-built product over a ROM of 2..4 words: a choice among that many constant products (a 'lut'
+            # multiplier stays the generator's shift-and-add, below).
             small_rom_mult = lanes * bx * bw * (groups * chunks) * live_share
         elif address_bits + bx <= lut_inputs:
             # Each product bit is a function of the ROM address and x alone: one LUT, whatever the multiplier.
@@ -155,8 +156,8 @@ def layer_bram(layer: DenseLayer, kind: str, constant_columns: int = 0) -> float
 
 
 def content_dsps(layer: DenseLayer, calibration: Calibration, content: RomContent) -> int:
-    """DSP blocks of the products once the weights are known (yosys 0.23 synth_xilinx; measured cases in
-    tests/test_rom_content.py).
+    """DSP blocks of the dense engine's products once the weights are known (yosys 0.23 synth_xilinx; measured
+    cases in tests/test_rom_content.py; the other kinds' templates keep to the rule).
 
     A one-word ROM makes the products constant: the weight register's 0 bits become constants, its 1 bits stay
     flip-flops. A product by 0 vanishes. A positive code loses its constant-zero upper bits, so the product is as

@@ -12,7 +12,7 @@ from contract.layers.recurrent import ROW_ACTIVATIONS, RecurrentLayer
 from estimators.base import LayerNumbers
 from estimators.calibration import Calibration, ff_cells
 from estimators.content import RomContent
-from estimators.dense import block_ram_count, content_dsps, dsps_per_product, rom_block_ram
+from estimators.dense import block_ram_count, dsps_per_product, rom_block_ram
 from estimators.kind_fit import MUX_INPUTS_PER_LUT, EngineView, engine_parts, kind_coefficients, scaled
 
 _PRIOR = (1.0, 1.0, 1.0, 0.0)  # without a fit: the parts unscaled
@@ -124,12 +124,9 @@ def recurrent_numbers(
     parts, buffer_bram = _parts(layer, calibration, content)
     lut, ff = scaled(parts, kind_coefficients(layer.kind, family, _PRIOR))
     view = engine_view(layer)
-    if content is None:
-        engine_dsps = dsps_per_product(view, calibration) * layer.lanes * layer.folding.simd  # type: ignore[arg-type]
-        constant_columns = 0
-    else:
-        engine_dsps = content_dsps(view, calibration, content)  # type: ignore[arg-type]
-        constant_columns = content.constant_columns
+    # The DSP count keeps to the rule (the dense engine's content rules are measured on its template only).
+    engine_dsps = dsps_per_product(view, calibration) * layer.lanes * layer.folding.simd  # type: ignore[arg-type]
+    constant_columns = 0 if content is None else content.constant_columns
     bram = rom_block_ram(layer.rom_storage, layer.rom_depth, layer.rom_width, family, constant_columns)
     return (
         layer.latency_cycles,
