@@ -101,7 +101,7 @@ def calibration_comparisons(tables: Sequence[Path], family: str, folds: int = 5)
     predicted = rule_predictions(layers, calibration)
     for key in FITTED:
         measured = np.array([float(row[key]) for row in rows])
-        folding = KFold(folds, shuffle=True, random_state=0)  # the folds of estimators.fit.cross_validated_stats
+        folding = KFold(folds, shuffle=True, random_state=0)  # estimators.fit.cross_validated_stats, shuffle 0
         predicted[key] = cross_val_predict(ResourceModel(), features, measured, cv=folding)
     return [
         Comparison(

@@ -118,6 +118,24 @@ def test_cross_validated_error_is_out_of_fold() -> None:
     assert noisy.median_pct > 0.1  # and it spoils the folds it was trained in
 
 
+def test_cross_validated_error_is_the_median_over_shuffles() -> None:
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    from estimators.fit import CV_SHUFFLES, ResourceModel
+
+    rng = np.random.default_rng(3)
+    X = np.column_stack([np.ones(40), rng.uniform(1, 50, 40)])
+    y = X @ [5.0, 3.0] * rng.uniform(0.8, 1.2, 40)
+    runs = [
+        error_stats(y, cross_val_predict(ResourceModel(), X, y, cv=KFold(5, shuffle=True, random_state=seed)))
+        for seed in range(CV_SHUFFLES)
+    ]
+    assert len({run.median_pct for run in runs}) > 1  # the shuffle alone moves a single K-fold figure
+    stats = cross_validated_stats(X, y, folds=5)
+    assert stats.median_pct == pytest.approx(float(np.median([run.median_pct for run in runs])))
+    assert stats.p90_pct == pytest.approx(float(np.median([run.p90_pct for run in runs])))
+
+
 def test_fit_resources_on_a_synthetic_table_recovers_coefficients_and_scores_rules() -> None:
     rows = synthetic_rows(60, XC7)
     rows[3]["bram"] = float(rows[3]["bram"]) + 0.5  # one point where synthesis disagrees with the rule

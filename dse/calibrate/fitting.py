@@ -17,7 +17,7 @@ from dse.reports import detect_and_parse
 from dse.reports.measurements import Measurement
 from dse.reports.vivado import VivadoPower, VivadoTiming, VivadoUtilization
 from estimators.calibration import FEATURES, TIMING_PATHS, Calibration, read_calibration_dict
-from estimators.fit import LimitsFit, ResourceFit, fit_limits, fit_resources, read_tables
+from estimators.fit import LimitsFit, ResourceFit, cv_method, fit_limits, fit_resources, read_tables
 
 
 def _significant(value: float, digits: int = 7) -> float:
@@ -194,7 +194,7 @@ def calibrate(
                     path: {n: _significant(v) for n, v in zip(names, values, strict=True)}
                     for (path, names), values in zip(TIMING_PATHS.items(), limits.paths, strict=True)
                 },
-                "errors": {"fmax": {**limits.fmax_cv.as_dict(), "method": f"{folds}-fold CV"}},
+                "errors": {"fmax": {**limits.fmax_cv.as_dict(), "method": cv_method(folds)}},
             }
             sources.append(f"fmax model from {limits.n_timed} timed layers")
         if limits.packing is not None and limits.packing_cv is not None:
@@ -205,7 +205,7 @@ def calibrate(
                 "source": f"least-squares fit of nextpnr-ice40 logic cells (after packing) on {limits.n_packed} "
                 "layers: cells = lut x LUT + the dense engine's flip-flops by group (ff_groups, 0 to 1 cell each; "
                 "the FF model splits each layer's measured flip-flops) + other kinds' flip-flops x ff (average)",
-                "errors": {"logic_cells": {**limits.packing_cv.as_dict(), "method": f"{folds}-fold CV"}},
+                "errors": {"logic_cells": {**limits.packing_cv.as_dict(), "method": cv_method(folds)}},
             }
     power_fit = None
     points = power_points(inputs, prior.power["clock_uw_per_mhz"])
