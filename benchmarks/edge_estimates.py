@@ -19,12 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from synthesis_runs import error_summary, exact_share, failure, measure_all
 
 from contract.design import AcceleratorDesign
 from contract.devices import get_device
@@ -35,7 +35,6 @@ from dse.calibrate.space import FAMILY_CLOCKS, FAMILY_DEVICES, sweep_weights
 from dse.calibrate.sweep import generator_version
 from estimators import default_calibration, estimate_design
 from estimators.content import rom_contents
-from estimators.fit import error_stats
 
 MAX_LUT_PRODUCT_BITS = 512  # as in the calibration sweep: larger LUT multipliers take minutes in yosys/abc
 
@@ -123,7 +122,7 @@ def measure(design: AcceleratorDesign, weights: list[Any]) -> dict[str, Any]:
         keys = ("lut", "ff", "dsp", "bram", "fmax_mhz", "logic_cells", "placed")
         return {key: getattr(result, key) for key in keys} | {"error": ""}
     except Exception as error:  # noqa: BLE001 - a failing design is reported
-        return {"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]}
+        return failure(error)
 
 
 def run_family(family: str, count: int, seed: int, jobs: int, cache_dir: Path, details: bool = False) -> dict[str, Any]:
@@ -135,14 +134,7 @@ def run_family(family: str, count: int, seed: int, jobs: int, cache_dir: Path, d
     cache, tools = ResultCache(cache_dir / family), tool_versions()
     extra = {"bench": "edge", "generator": generator_version()}
     keys = [point_key(d, w, tools, extra) for d, w in zip(designs, weights, strict=True)]
-    measured: dict[int, dict[str, Any]] = {i: hit for i, key in enumerate(keys) if (hit := cache.get(key))}
-    todo = [i for i in range(count) if i not in measured]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = pool.map(measure, [designs[i] for i in todo], [weights[i] for i in todo])
-        for i, result in zip(todo, results, strict=True):
-            measured[i] = result
-            if not result["error"]:
-                cache.put(keys[i], result)
+    measured = measure_all(measure, designs, weights, keys, cache, jobs)
     return score(family, designs, weights, measured, details)
 
 
@@ -183,10 +175,7 @@ def score(
     failed = len(designs) - len(rows)
 
     def stats(key: str, which: int) -> dict[str, float]:
-        true = np.array([float(m[key]) for m, *_ in rows])
-        predicted = np.array([float(getattr(r[which], key)) for r in rows])
-        found = error_stats(true, predicted)
-        return {"median_pct": round(found.median_pct, 2), "p90_pct": round(found.p90_pct, 2)}
+        return error_summary([float(m[key]) for m, *_ in rows], [float(getattr(r[which], key)) for r in rows])
 
     def fits(post: Any) -> bool:
         cells = post.logic_cells if family == "ice40" else post.lut
@@ -199,19 +188,18 @@ def score(
 
     agree = [fits(post) == placed(m) for m, _, post in rows]
     timed = [(m["fmax_mhz"], post.fmax_mhz) for m, _, post in rows if m.get("fmax_mhz")]
-    fmax = error_stats(np.array([t for t, _ in timed]), np.array([e for _, e in timed])) if timed else None
     return {
         "family": family,
         "designs": len(rows),
         "failed": failed,
         "placed": sum(placed(m) for m, *_ in rows),
         "fits_agreement": round(float(np.mean(agree)), 4) if rows else None,
-        "fmax": {"median_pct": round(fmax.median_pct, 2), "p90_pct": round(fmax.p90_pct, 2)} if fmax else None,
+        "fmax": error_summary([t for t, _ in timed], [e for _, e in timed]) if timed else None,
         "lut_content_aware": stats("lut", 2),
         "lut_pre_training": stats("lut", 1),
         "ff": stats("ff", 2),
-        "dsp_exact": round(float(np.mean([m["dsp"] == post.dsp for m, _, post in rows])), 4),
-        "bram_exact": round(float(np.mean([m["bram"] == post.bram for m, _, post in rows])), 4),
+        "dsp_exact": exact_share([(m["dsp"], post.dsp) for m, _, post in rows]),
+        "bram_exact": exact_share([(m["bram"], post.bram) for m, _, post in rows]),
     }
 
 

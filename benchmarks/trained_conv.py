@@ -13,11 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from synthesis_runs import error_summary, exact_share, failure, measure_all
 
 from contract.design import AcceleratorDesign
 from dse.calibrate.cache import ResultCache, point_key
@@ -25,7 +25,6 @@ from dse.calibrate.kinds import kind_generator_version
 from dse.calibrate.space import sample_conv1d, single_layer_design, sweep_weights
 from estimators import default_calibration, estimate_design
 from estimators.content import rom_contents
-from estimators.fit import error_stats
 
 
 def measure(design: AcceleratorDesign, weights: list[Any]) -> dict[str, Any]:
@@ -37,7 +36,7 @@ def measure(design: AcceleratorDesign, weights: list[Any]) -> dict[str, Any]:
             result = synthesize(design, weights, Path(scratch), device=design.device, place_and_route=False)
         return {key: getattr(result, key) for key in ("lut", "ff", "dsp", "bram")} | {"error": ""}
     except Exception as error:  # noqa: BLE001 - a failing design is reported
-        return {"error": f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:300]}
+        return failure(error)
 
 
 def run_family(family: str, count: int, seed: int, jobs: int, cache_dir: Path) -> dict[str, Any]:
@@ -49,14 +48,7 @@ def run_family(family: str, count: int, seed: int, jobs: int, cache_dir: Path) -
     cache, tools = ResultCache(cache_dir / family), tool_versions()
     extra = {"bench": "trained-conv", "generator": kind_generator_version()}
     keys = [point_key(d, w, tools, extra) for d, w in zip(designs, weights, strict=True)]
-    measured: dict[int, dict[str, Any]] = {i: hit for i, key in enumerate(keys) if (hit := cache.get(key))}
-    todo = [i for i in range(count) if i not in measured]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        results = pool.map(measure, [designs[i] for i in todo], [weights[i] for i in todo])
-        for i, result in zip(todo, results, strict=True):
-            measured[i] = result
-            if not result["error"]:
-                cache.put(keys[i], result)
+    measured = measure_all(measure, designs, weights, keys, cache, jobs)
     calibration = default_calibration(family)
     rows = []
     for i, design in enumerate(designs):
@@ -65,10 +57,7 @@ def run_family(family: str, count: int, seed: int, jobs: int, cache_dir: Path) -
             rows.append((measured[i], estimate_design(design, calibration), after))
 
     def stats(key: str, which: int) -> dict[str, float]:
-        found = error_stats(
-            np.array([float(m[key]) for m, *_ in rows]), np.array([float(getattr(r[which], key)) for r in rows])
-        )
-        return {"median_pct": round(found.median_pct, 2), "p90_pct": round(found.p90_pct, 2)}
+        return error_summary([float(m[key]) for m, *_ in rows], [float(getattr(r[which], key)) for r in rows])
 
     return {
         "family": family,
@@ -78,8 +67,8 @@ def run_family(family: str, count: int, seed: int, jobs: int, cache_dir: Path) -
         "lut_pre_training": stats("lut", 1),
         "ff_content_aware": stats("ff", 2),
         "ff_pre_training": stats("ff", 1),
-        "dsp_exact": round(float(np.mean([m["dsp"] == post.dsp for m, _, post in rows])), 4),
-        "bram_exact": round(float(np.mean([m["bram"] == post.bram for m, _, post in rows])), 4),
+        "dsp_exact": exact_share([(m["dsp"], post.dsp) for m, _, post in rows]),
+        "bram_exact": exact_share([(m["bram"], post.bram) for m, _, post in rows]),
     }
 
 
