@@ -219,6 +219,15 @@ def test_device_fit_and_mcu_offload() -> None:
     assert b.lut < a.lut and b.dsp < a.dsp
 
 
+def test_roms_of_at_most_32_bits_stay_in_luts_even_when_bram_is_asked() -> None:
+    """ghdl synth builds such an array as logic (tests/test_synth_generator.py measures both sides)."""
+    narrow = layer(1, 10, 1, weight_fmt=FixedFormat(3, 0), weight_storage="bram")  # 10 words x 3 bits
+    wider = layer(1, 11, 1, weight_fmt=FixedFormat(3, 0), weight_storage="bram")  # 11 words x 3 bits
+    assert narrow.rom_depth * narrow.rom_width == 30 and narrow.rom_storage == "lutrom"
+    assert wider.rom_depth * wider.rom_width == 33 and wider.rom_storage == "bram"
+    assert estimate_dense(narrow, PRIOR).bram == 0 and estimate_dense(wider, PRIOR).bram == 0.5
+
+
 def test_activity_scales_dynamic_power_only() -> None:
     net = design(layer(32, 16, 4))
     low, high = estimate_design(net, PRIOR, activity=0.1), estimate_design(net, PRIOR, activity=0.4)

@@ -165,3 +165,16 @@ def test_bram_rom_with_a_bias_table_of_the_same_shape(tmp_path: Path) -> None:
     design = AcceleratorDesign((layer,), "xc7s15", 100.0, name="same_shape")
     result = synthesize(design, random_weights(design, np.random.default_rng(0)), tmp_path, place_and_route=False)
     assert_rules(result, design, "xc7")
+
+
+@pytest.mark.parametrize("words", [10, 11])
+def test_a_block_ram_rom_of_at_most_32_bits_is_logic(tmp_path: Path, words: int) -> None:
+    """GHDL turns a 10 x 3 bit ROM into multiplexers whatever its style; an 11 x 3 bit one stays a memory and
+    goes to block RAM: the contract's rom_storage and the estimate say the same."""
+    layer = DenseLayer(
+        1, words, "identity", FixedFormat(4, 2), FixedFormat(3, 2), F8, DenseFolding(weight_storage="bram")
+    )
+    design = AcceleratorDesign((layer,), "xc7s15", 100.0, name=f"rom{words}")
+    result = synthesize(design, random_weights(design, np.random.default_rng(0)), tmp_path, place_and_route=False)
+    assert result.bram == (0.0 if words == 10 else 0.5) == estimate_design(design, default_calibration("xc7")).bram
+    assert_rules(result, design, "xc7")

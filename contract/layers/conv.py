@@ -24,10 +24,10 @@ from contract.fixedpoint import (
 from contract.layers.base import PLACEMENTS, Knob, register
 from contract.layers.dense import (
     BUFFER_BRAM_MIN_DEPTH,
-    MIN_BRAM_DEPTH,
     MULTIPLIERS,
     WEIGHT_STORAGES,
     engine_rom_words,
+    weight_rom_storage,
 )
 from contract.requant import RequantPlan, requant_plan
 
@@ -212,9 +212,7 @@ class Conv1dLayer:
 
     @property
     def rom_storage(self) -> str:
-        if self.folding.weight_storage == "bram" and self.rom_depth >= MIN_BRAM_DEPTH:
-            return "bram"
-        return "lutrom"
+        return weight_rom_storage(self.folding.weight_storage, self.rom_depth, self.rom_width)
 
     @property
     def read_ports(self) -> int:

@@ -23,6 +23,9 @@ MULTIPLIERS = ("dsp", "lut")
 # A block RAM for a few words wastes a whole block, and yosys folds such tiny ROMs' constant columns
 # depending on the weight values, so their block count cannot be known before training: keep them in LUTs.
 MIN_BRAM_DEPTH = 8
+# `ghdl synth` builds an array of at most this many bits as logic, whatever style it is given (measured with
+# GHDL 2.0: 8 x 4 and 5 x 6 bit ROMs become multiplexers, 11 x 3 and 9 x 4 stay memories).
+GHDL_LOGIC_ARRAY_BITS = 32
 # Input-buffer banks at least this deep go to block RAM; shallower ones are LUTRAM (xc7) or registers (iCE40).
 BUFFER_BRAM_MIN_DEPTH = {"xc7": 128, "ice40": 16}
 # Last input accepted -> first results in the output register beyond the group loop: buffer read, product,
@@ -65,6 +68,14 @@ class DenseWeights:
 
     weight: np.ndarray
     bias: np.ndarray
+
+
+def weight_rom_storage(asked: str, depth: int, width: int) -> str:
+    """Where a weight ROM really lives: in LUTs unless block RAM was asked and the ROM is at least MIN_BRAM_DEPTH
+    words deep and over GHDL_LOGIC_ARRAY_BITS bits (the VHDL front end turns a smaller one into logic)."""
+    if asked == "bram" and depth >= MIN_BRAM_DEPTH and depth * width > GHDL_LOGIC_ARRAY_BITS:
+        return "bram"
+    return "lutrom"
 
 
 def engine_rom_words(matrix: np.ndarray, groups: int, chunks: int, pe: int, simd: int) -> np.ndarray:
@@ -153,10 +164,7 @@ class DenseLayer:
 
     @property
     def rom_storage(self) -> str:
-        """Where the weights really live: a ROM shallower than MIN_BRAM_DEPTH stays in LUTs even if "bram" was asked."""
-        if self.folding.weight_storage == "bram" and self.rom_depth >= MIN_BRAM_DEPTH:
-            return "bram"
-        return "lutrom"
+        return weight_rom_storage(self.folding.weight_storage, self.rom_depth, self.rom_width)
 
     @property
     def buffer_storage(self) -> str:

@@ -37,7 +37,7 @@ from contract.fixedpoint import (
     round_shift,
 )
 from contract.layers.base import PLACEMENTS, Knob, register
-from contract.layers.dense import BUFFER_BRAM_MIN_DEPTH, MIN_BRAM_DEPTH, MULTIPLIERS, WEIGHT_STORAGES
+from contract.layers.dense import BUFFER_BRAM_MIN_DEPTH, MULTIPLIERS, WEIGHT_STORAGES, weight_rom_storage
 from contract.requant import RequantPlan, requant_plan
 
 CELLS = ("lstm", "gru")
@@ -241,9 +241,7 @@ class RecurrentLayer:
 
     @property
     def rom_storage(self) -> str:
-        if self.folding.weight_storage == "bram" and self.rom_depth >= MIN_BRAM_DEPTH:
-            return "bram"
-        return "lutrom"
+        return weight_rom_storage(self.folding.weight_storage, self.rom_depth, self.rom_width)
 
     @property
     def buffer_storage(self) -> str:
