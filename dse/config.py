@@ -24,7 +24,7 @@ from pydantic import (
 
 from contract.devices import load_devices
 from contract.layers import KINDS, Knob
-from dse.errors import ConfigError
+from dse.errors import ConfigError, not_a_file
 
 Scalar = int | float | str | bool
 
@@ -76,14 +76,25 @@ def _param_shape(value: Any) -> str:
     return "fixed"
 
 
+def _no_bool(value: Any) -> Any:
+    """Lax validation would turn `clock_mhz: true` into 1 before the bounds see it (choices keep their bools, and
+    the bounds refuse them)."""
+    ends = [value.get("low"), value.get("high")] if isinstance(value, dict) else [value]
+    if any(isinstance(end, bool) for end in ends):
+        raise ValueError(f"values must be numbers, not true/false, got {value!r}")
+    return value
+
+
 _PARAM_TAGS = ("fixed", "range", "choices")
 IntParam = Annotated[
     Annotated[int, Tag("fixed")] | Annotated[IntRange, Tag("range")] | Annotated[Choices, Tag("choices")],
     Discriminator(_param_shape),
+    BeforeValidator(_no_bool),
 ]
 FloatParam = Annotated[
     Annotated[float, Tag("fixed")] | Annotated[FloatRange, Tag("range")] | Annotated[Choices, Tag("choices")],
     Discriminator(_param_shape),
+    BeforeValidator(_no_bool),
 ]
 StrParam = Annotated[
     Annotated[str, Tag("fixed")] | Annotated[Choices, Tag("choices")],
@@ -594,7 +605,7 @@ def read_yaml(path: Path) -> Any:
 def load_config(path: Path) -> SearchConfig:
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"search file {str(path)!r} does not exist")
+        raise ConfigError(f"search file: {not_a_file(path)}")
     data = read_yaml(path)
     config = parse_config(data, str(path))
     return _resolve_paths(config, path.parent, str(path))
@@ -611,8 +622,8 @@ def _resolve_paths(config: SearchConfig, base: Path, source: str) -> SearchConfi
     fields = (("dataset.path", config.dataset.path), ("calibration", config.calibration), ("model.path", model_path))
     for field_path, value in fields:
         absolute = None if value is None else (base / value).resolve()  # base / an absolute path = that path
-        if absolute is not None and not absolute.exists():
-            raise ConfigError(f"{source}: {field_path}: file {str(value)!r} does not exist")
+        if absolute is not None and not absolute.is_file():
+            raise ConfigError(f"{source}: {field_path}: {not_a_file(absolute, value)}")
         resolved[field_path] = absolute
     dataset = config.dataset.model_copy(update={"path": resolved["dataset.path"]})
     update: dict[str, Any] = {"dataset": dataset, "calibration": resolved["calibration"]}

@@ -13,6 +13,7 @@ from typing import Literal, cast
 
 import numpy as np
 
+from dse.errors import not_a_file
 from dse.scaling import InputScaler, fit_scaler
 from dse.series_data import (
     ACTIVITY_CLASSES,
@@ -245,7 +246,7 @@ def _check_path(path: Path | str | None, kind: str) -> Path:
         raise ValueError(f"dataset.path: required for kind {kind!r}")
     file = Path(path)
     if not file.is_file():
-        raise ValueError(f"dataset.path: file '{file}' does not exist")
+        raise ValueError(f"dataset.path: {not_a_file(file)}")
     return file
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class ConfigError(Exception):
     """A bad search file or argument; the message names the field path and what is allowed (exit 2)."""
@@ -20,3 +22,10 @@ class StorageFailed(Exception):
 
     Completed trials are kept; a trial that was running is queued again for the next run.
     """
+
+
+def not_a_file(path: Path | str, shown: Path | str | None = None) -> str:
+    """Why ``path`` cannot be read as a file (named as ``shown``, default itself), for a message that already names
+    the field."""
+    name = repr(str(path if shown is None else shown))
+    return f"{name} is a folder, not a file" if Path(path).is_dir() else f"file {name} does not exist"

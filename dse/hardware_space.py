@@ -22,9 +22,7 @@ from contract.layers import KINDS
 
 # Parameters that describe the accelerator, not the network (knob_<layer> for every kind's folding knobs).
 _KNOB_NAMES = sorted({knob.name for cls in KINDS.values() for knob in cls.KNOBS})
-HARDWARE_PARAM = re.compile(
-    rf"^({'|'.join(_KNOB_NAMES)})_\d+$|^(device|clock_mhz|mcu_head_layers|mcu_tail_layers)$"
-)
+HARDWARE_PARAM = re.compile(rf"^({'|'.join(_KNOB_NAMES)})_\d+$|^(device|clock_mhz|mcu_head_layers|mcu_tail_layers)$")
 MAX_VARIANTS = 4096  # scored per network; beyond that a seeded random sample of the space
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from dse.errors import not_a_file
+
 # dse's activations (contract.fixedpoint.ACTIVATIONS) that an ONNX node can express exactly.
 HARDSIGMOID_ALPHA, HARDSIGMOID_BETA = 0.25, 0.5
 PASS_THROUGH_OPS = ("Identity", "Flatten", "Reshape", "Dropout")
@@ -38,7 +40,7 @@ def load_pretrained(path: Path, hidden_activation: str = "relu") -> list[Pretrai
     """The file's dense layers; ``hidden_activation`` is used for a state dict, which holds no activations."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"model.path: file '{path}' does not exist")
+        raise ValueError(f"model.path: {not_a_file(path)}")
     if path.suffix == ".onnx":
         return _from_onnx(path)
     if path.suffix in (".pt", ".pth"):

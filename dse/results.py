@@ -87,9 +87,7 @@ def reference_point(study: optuna.Study, trials: list[optuna.trial.FrozenTrial])
     return point
 
 
-def write_results(
-    study: optuna.Study, config: SearchConfig, results_dir: Path, notes: list[str] | None = None
-) -> int:
+def write_results(study: optuna.Study, config: SearchConfig, results_dir: Path, notes: list[str] | None = None) -> int:
     """Write trials.csv, pareto.csv and the plots; return the number of Pareto points. `notes`: plots left out."""
     frame = trials_frame(study, config)
     frame.to_csv(results_dir / "trials.csv", index=False)

@@ -310,8 +310,7 @@ def _outer_count(study: optuna.Study, two_level: bool = False) -> int:
     accelerators were scored when it was trained (bounded by ``_proposals_exhausted``)."""
     done = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     return sum(
-        "variant_of" not in trial.user_attrs and not (two_level and "trained_by" in trial.user_attrs)
-        for trial in done
+        "variant_of" not in trial.user_attrs and not (two_level and "trained_by" in trial.user_attrs) for trial in done
     )
 
 
@@ -436,8 +435,10 @@ def run_search(
             infeasible = any(value > 0 for value in constraints.values())
             # Two levels: an infeasible sampled accelerator does not condemn the network; it is trained when any of
             # its accelerators is feasible (those are queued after the training).
-            if infeasible and not config.constraints.train_infeasible and not (
-                two_level and feasible_accelerator(trial)
+            if (
+                infeasible
+                and not config.constraints.train_infeasible
+                and not (two_level and feasible_accelerator(trial))
             ):
                 trial.set_user_attr("trained", False)
                 for name, value in constraints.items():  # Optuna keeps a constraint's first value: set once

@@ -400,4 +400,3 @@ def emit_recurrent(entity: str, layer: RecurrentLayer, weights: RecurrentWeights
         **_multiplier(layer),  # type: ignore[arg-type]
         **_tree_parts(layer),  # type: ignore[arg-type]
     )
-

@@ -48,6 +48,10 @@ def with_changes(**sections: dict) -> dict:
         ({"training": {"learning_rate": -0.01}}, "training.learning_rate: values must be > 0"),
         ({"training": {"learning_rate": {"choices": [0.1, 0]}}}, "training.learning_rate: values must be > 0"),
         ({"study": {"name": "t", "seed": 10**23}}, "study.seed: Input should be less than or equal to 4294967295"),
+        ({"hardware": {"clock_mhz": True}}, "hardware.clock_mhz: values must be numbers, not true/false"),
+        ({"training": {"epochs": True}}, "training.epochs: values must be numbers, not true/false"),
+        ({"model": {"hidden_layers": {"low": True, "high": 2}}}, "model.hidden_layers: values must be numbers"),
+        ({"model": {"width": {"choices": [8, True]}}}, "model.width: values must be integers, got True"),
     ],
 )
 def test_unusable_values_are_refused(change: dict, expected: str) -> None:
@@ -115,3 +119,16 @@ def test_cli_n_trials_must_be_positive(tmp_path: Path, value: str) -> None:
     assert result.returncode == 2
     assert "--n-trials: " in result.stderr and ">= 1" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_folder_given_as_a_file_is_named_as_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="search file: .* is a folder, not a file"):
+        load_config(tmp_path)
+    search = tmp_path / "s.yaml"
+    search.write_text(
+        yaml.safe_dump(
+            with_changes(dataset={"kind": "csv", "path": ".", "task": "classification", "target_columns": ["y"]})
+        )
+    )
+    with pytest.raises(ConfigError, match="dataset.path: '.' is a folder, not a file"):
+        load_config(search)
