@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -109,32 +112,54 @@ def _root_ignores_permissions() -> bool:
     return True
 
 
-@pytest.mark.skipif(
-    _root_ignores_permissions(),
-    reason="runs as root, which ignores file permissions: chmod cannot make a folder read-only",
-)
-def test_read_only_results_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _dse_bound_by_permissions() -> list[str]:
+    """The dse command as a process that file permissions bind. Root (as in CI) ignores them through
+    CAP_DAC_OVERRIDE, so there it runs without that capability (setpriv, from util-linux)."""
+    dse = [sys.executable, "-c", "import sys; from dse.cli import main; sys.exit(main())"]
+    if not _root_ignores_permissions():
+        return dse
+    drop = [shutil.which("setpriv") or "setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+    try:
+        probe = subprocess.run([*drop, "true"], capture_output=True, check=False).returncode
+    except OSError:
+        probe = 1
+    if probe != 0:
+        pytest.skip("root that cannot drop CAP_DAC_OVERRIDE: chmod cannot make a folder read-only for it")
+    return [*drop, *dse]
+
+
+def _run(command: list[str]) -> tuple[int, str]:
+    done = subprocess.run(command, capture_output=True, text=True, check=False, timeout=300)
+    return done.returncode, done.stderr
+
+
+def test_read_only_results_folder(tmp_path: Path) -> None:
+    dse = _dse_bound_by_permissions()
     search = tmp_path / "s.yaml"
     search.write_text(yaml.safe_dump(SEARCH))
     parent = tmp_path / "ro"
     parent.mkdir()
     parent.chmod(0o555)
     try:
-        assert main(["run", str(search), "--results-dir", str(parent / "res")]) == 1  # a new study
-        _clean(capsys.readouterr().err)
+        code, err = _run([*dse, "run", str(search), "--results-dir", str(parent / "res")])  # a new study
+        assert code == 1, err
+        assert f"{parent / 'res'}: Permission denied (is the folder read-only?)" in err
+        _clean(err)
+        assert not (parent / "res").exists()
         results = _results_with_db(tmp_path)
         for path in [results / "study.db", results]:
             path.chmod(0o555)
-        assert main(["plot", str(results)]) == 1
-        err = capsys.readouterr().err
+        code, err = _run([*dse, "plot", str(results)])
+        assert code == 1, err
         assert "Permission denied" in err
         _clean(err)
         before = (results / "search.yaml").stat().st_mtime_ns
-        assert main(["run", str(search), "--results-dir", str(results)]) == 1  # resume
-        err = capsys.readouterr().err
+        code, err = _run([*dse, "run", str(search), "--results-dir", str(results)])  # resume
+        assert code == 1, err
         assert "readonly database" in err or "Permission denied" in err
         _clean(err)
         assert (results / "search.yaml").stat().st_mtime_ns == before
+        assert len(optuna.load_study(study_name="tb", storage=f"sqlite:///{results / 'study.db'}").trials) == 30
     finally:
         parent.chmod(0o755)
         for path in [tmp_path / "res", tmp_path / "res" / "study.db"]:
