@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -119,6 +120,8 @@ def _bounded(low: float, high: float | None, integer: bool = True, low_open: boo
             kind_ok = isinstance(value, int) if integer else isinstance(value, int | float)
             if isinstance(value, bool) or not kind_ok:
                 raise ValueError(f"values must be {'integers' if integer else 'numbers'}, got {value!r}")
+            if not math.isfinite(value):  # NaN passes every comparison below
+                raise ValueError(f"values must be finite numbers, got {value!r}")
             below = value <= low if low_open else value < low
             if below or (high is not None and value > high):
                 allowed = f"{'>' if low_open else '>='} {low}" + ("" if high is None else f" and <= {high}")
@@ -516,10 +519,11 @@ class SearchConfig(Strict):
         if min(param_values(self.training.epochs)) < 1 and self.model.family != "pretrained":
             raise ValueError("training.epochs: values must be >= 1 (0, no training, is only for a pretrained model)")
         layers = self.model.max_layers()
-        head = min(param_values(self.hardware.mcu_head_layers))
+        # Every value, not just the smallest: a larger one would be capped, the same design under another name.
+        head = max(param_values(self.hardware.mcu_head_layers))
         if head > layers:
             raise ValueError(f"hardware.mcu_head_layers: {head} is more than the network has layers (at most {layers})")
-        tail = min(param_values(self.hardware.mcu_tail_layers))
+        tail = max(param_values(self.hardware.mcu_tail_layers))
         if tail > layers:
             raise ValueError(f"hardware.mcu_tail_layers: {tail} is more than the network has layers (at most {layers})")
         if self.quantization.per_layer and self.model.family in ("conv1d", "lstm"):

@@ -52,6 +52,19 @@ def with_changes(**sections: dict) -> dict:
         ({"training": {"epochs": True}}, "training.epochs: values must be numbers, not true/false"),
         ({"model": {"hidden_layers": {"low": True, "high": 2}}}, "model.hidden_layers: values must be numbers"),
         ({"model": {"width": {"choices": [8, True]}}}, "model.width: values must be integers, got True"),
+        ({"hardware": {"clock_mhz": float("nan")}}, "hardware.clock_mhz: values must be finite numbers, got nan"),
+        (
+            {"training": {"learning_rate": {"low": 0.001, "high": float("nan")}}},
+            "training.learning_rate: values must be finite numbers, got nan",
+        ),
+        (
+            {"hardware": {"mcu_tail_layers": {"low": 0, "high": 3}}},
+            "hardware.mcu_tail_layers: 3 is more than the network has layers",
+        ),
+        (
+            {"hardware": {"mcu_head_layers": {"choices": [0, 5]}}},
+            "hardware.mcu_head_layers: 5 is more than the network has layers",
+        ),
     ],
 )
 def test_unusable_values_are_refused(change: dict, expected: str) -> None:
