@@ -6,10 +6,11 @@ Error messages name the config field at fault (``dataset.<field>``) so CLI users
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -273,6 +274,8 @@ def _csv(
         frame = pd.read_csv(file)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
         raise ValueError(f"dataset.path: cannot read '{file}' as CSV: {error}") from error
+    if frame.empty:
+        raise ValueError(f"dataset.path: '{file}' has a header but no data rows")
     available = [str(c) for c in frame.columns]
     frame.columns = available
     features = _columns(feature_columns)
@@ -291,7 +294,7 @@ def _csv(
     for name in features + (targets if task == "regression" else []):
         field_name = "feature_columns" if name in features else "target_columns"
         if not pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
-            raise ValueError(f"dataset.{field_name}: column '{name}' is not numeric")
+            raise ValueError(f"dataset.{field_name}: column '{name}' is not numeric{_first_non_number(frame[name])}")
     for name in features + targets:
         if (missing := int(frame[name].isna().sum())) > 0:
             field_name = "feature_columns" if name in features else "target_columns"
@@ -308,7 +311,18 @@ def _csv(
     return _Raw(file.stem, "regression", x, y, tuple(features), tuple(targets))
 
 
+def _first_non_number(column: Any) -> str:
+    """Where a CSV column stops being numbers: ': 'x' on line 52' (line 1 is the header), or ''."""
+    import pandas as pd
+
+    numbers = pd.to_numeric(column, errors="coerce")
+    bad = np.flatnonzero(numbers.isna().to_numpy() & column.notna().to_numpy())
+    return f": {column.iloc[bad[0]]!r} on line {bad[0] + 2}" if len(bad) else ""
+
+
 def _npz(file: Path, x_key: str, y_key: str, task: str | None) -> _Raw:
+    if not zipfile.is_zipfile(file):
+        raise ValueError(f"dataset.path: '{file}' is not an .npz archive (numpy.savez writes one)")
     try:
         archive = np.load(file, allow_pickle=False)
     except (OSError, ValueError) as error:

@@ -225,8 +225,21 @@ def test_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="dataset.path: cannot read .*empty.csv' as CSV"):
         load_dataset("csv", path=tmp_path / "empty.csv", target_columns="y", task="regression")
     (tmp_path / "junk.npz").write_text("not a zip")
-    with pytest.raises(ValueError, match="dataset.path: cannot read .*junk.npz' as .npz"):
+    with pytest.raises(ValueError, match=r"dataset.path: '.*junk.npz' is not an .npz archive"):
         load_dataset("npz", path=tmp_path / "junk.npz")
+    (tmp_path / "broken.npz").write_bytes(b"PK\x03\x04" + bytes(60))  # a zip's magic, nothing behind it
+    with pytest.raises(ValueError, match=r"dataset.path: '.*broken.npz' is not an .npz archive|cannot read"):
+        load_dataset("npz", path=tmp_path / "broken.npz")
+    (tmp_path / "header.csv").write_text("a,b,y\n")
+    with pytest.raises(ValueError, match=r"dataset.path: '.*header.csv' has a header but no data rows"):
+        load_dataset("csv", path=tmp_path / "header.csv", target_columns="y", task="classification")
+
+
+def test_a_non_numeric_cell_is_named_with_its_line(tmp_path: Path) -> None:
+    rows = "".join(f"{i},{i % 2}\n" for i in range(5))
+    (tmp_path / "cell.csv").write_text(f"a,y\n{rows}7x,1\n{rows}")
+    with pytest.raises(ValueError, match="dataset.feature_columns: column 'a' is not numeric: '7x' on line 7"):
+        load_dataset("csv", path=tmp_path / "cell.csv", target_columns="y", task="classification")
 
 
 def test_dataset_validates_shapes() -> None:
