@@ -118,10 +118,55 @@ def prepare_out(out: Path, results_dir: Path, force: bool) -> None:
             f"--out {out}: not written by `dse export` (no {EXPORT_MARKER} file); --force replaces only earlier "
             "exports, so choose a new folder or empty this one yourself"
         )
+    if foreign := files_not_exported(target):
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise ValueError(
+            f"--out {out}: holds files the earlier export did not write ({shown}); --force replaces only what "
+            "`dse export` wrote, so move them away first or choose a new folder"
+        )
     shutil.rmtree(target)
 
 
+def _files_under(folder: Path) -> list[str]:
+    return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if not path.is_dir())
+
+
+def files_not_exported(out: Path) -> list[str]:
+    """Files under ``out`` that its marker does not list (all of them when the marker lists none)."""
+    lines = (out / EXPORT_MARKER).read_text(errors="replace").splitlines()
+    listed = set(lines[1:]) if lines and lines[0].endswith("files:") else set()
+    return [name for name in _files_under(out) if name != EXPORT_MARKER and name not in listed]
+
+
+_BEING_WRITTEN = "being written by dse export of"
+
+
 def export_design(
+    results_dir: Path,
+    *,
+    trial: int | None,
+    pick: str | None,
+    out: Path,
+    verify: bool,
+    synth: bool,
+    force: bool,
+    console: Console,
+) -> dict[str, Any]:
+    """Export one trial into ``out`` (see _export); whether it succeeds or fails, the marker then lists every file
+    written, which is all a later --force may remove."""
+    try:
+        return _export(
+            results_dir, trial=trial, pick=pick, out=out, verify=verify, synth=synth, force=force, console=console
+        )
+    finally:
+        marker = Path(out) / EXPORT_MARKER
+        if marker.is_file() and marker.read_text(errors="replace").startswith(_BEING_WRITTEN):  # this run's own
+            listed = [name for name in _files_under(Path(out)) if name != EXPORT_MARKER]
+            head = marker.read_text().splitlines()[0].replace(_BEING_WRITTEN, "written by dse export of")
+            marker.write_text(f"{head}; files:\n" + "".join(f"{name}\n" for name in listed))
+
+
+def _export(
     results_dir: Path,
     *,
     trial: int | None,
@@ -168,7 +213,7 @@ def export_design(
     files |= emit_board(design)
     files[f"board/{SPI_VECTORS}"] = spi_vectors(design, board_inputs, expected_outputs(design, weights, board_inputs))
     prepare_out(Path(out), Path(results_dir), force)  # again: the folder may have appeared while we computed
-    files[EXPORT_MARKER] = f"written by dse export of trial {chosen.number} from {Path(results_dir).resolve()}\n"
+    files[EXPORT_MARKER] = f"{_BEING_WRITTEN} trial {chosen.number} from {Path(results_dir).resolve()}\n"
     write_files(files, out)
     (out / "weights").mkdir()
     for name in ("weights.npz", "model.pt"):

@@ -157,6 +157,9 @@ def test_export_from_a_moved_study_reads_its_own_weights(
     assert (tmp_path / "out" / "weights" / "weights.npz").read_bytes() == (
         moved / "trials" / f"{number:05d}" / "weights.npz"
     ).read_bytes()
-    assert (tmp_path / "out" / ".dse-export").is_file()
+    out = tmp_path / "out"
+    marker = (out / ".dse-export").read_text().splitlines()
+    written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {".dse-export"}
+    assert marker[0].endswith("files:") and set(marker[1:]) == written and "weights/weights.npz" in written
     # --force replaces an earlier export (it carries the marker)
     assert main(["export", str(moved), "--trial", str(number), "--out", str(tmp_path / "out"), "--force"]) == 0

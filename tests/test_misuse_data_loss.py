@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from dse.cli import main
+from dse.export import EXPORT_MARKER
 from dse.leases import DRIVER_ATTR, PREFIX, Lease
 from dse.search import INTERRUPTED, recover_interrupted
 
@@ -63,6 +64,29 @@ def test_export_force_refuses_a_folder_it_did_not_write(tmp_path: Path, capsys: 
     # A folder that contains the study is refused too, even when it is not a study itself.
     assert main(["export", str(study), "--trial", "1", "--out", str(tmp_path), "--force"]) == 2
     assert _unchanged({study / "study.db": b"db"})
+
+
+def test_export_force_keeps_files_a_user_added_to_an_earlier_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = tmp_path / "res"
+    _fake_study(study)
+    earlier = tmp_path / "export"
+    (earlier / "vhdl").mkdir(parents=True)
+    (earlier / "vhdl" / "top.vhd").write_text("-- exported")
+    (earlier / EXPORT_MARKER).write_text("written by dse export of trial 1 from res; files:\nvhdl/top.vhd\n")
+    (earlier / "vhdl" / "my_wrapper.vhd").write_text("-- the user's")
+    assert main(["export", str(study), "--trial", "1", "--out", str(earlier), "--force"]) == 2
+    err = capsys.readouterr().err
+    assert "holds files the earlier export did not write (vhdl/my_wrapper.vhd)" in err
+    assert (earlier / "vhdl" / "my_wrapper.vhd").read_text() == "-- the user's"
+    assert (earlier / "vhdl" / "top.vhd").read_text() == "-- exported"
+    # A marker that lists no files (an export killed while writing) cannot vouch for any of them.
+    (earlier / "vhdl" / "my_wrapper.vhd").unlink()
+    (earlier / EXPORT_MARKER).write_text("being written by dse export of trial 1 from res\n")
+    assert main(["export", str(study), "--trial", "1", "--out", str(earlier), "--force"]) == 2
+    assert "did not write (vhdl/top.vhd)" in capsys.readouterr().err
+    assert (earlier / "vhdl" / "top.vhd").is_file()
 
 
 def test_export_out_below_a_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
