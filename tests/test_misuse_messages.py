@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,56 @@ def test_cli_pick_message_keeps_its_brackets(tmp_path: Path, capsys: pytest.Capt
     err = capsys.readouterr().err
     assert "'1..2' in condition 'lut <= 1..2' is not a number" in err
     assert "[and ...]" in err  # user-facing text is not eaten as console markup
+
+
+CONV_TABLE = Path(__file__).resolve().parents[1] / "estimators" / "calibration" / "data" / "sweep_conv1d_xc7.csv"
+DENSE_TABLE = CONV_TABLE.with_name("xc7_sweep_edge.csv")
+
+
+def _calibrate(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from dse.cli import main
+
+    code = main(["calibrate", *args])
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    return code, " ".join((captured.out + captured.err).split())  # the console wraps long messages
+
+
+def test_kind_fit_messages_name_the_option_or_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import csv
+
+    out = str(tmp_path / "k.json")
+    fit = ["fit", "--family", "xc7", "--out"]
+    code, err = _calibrate([*fit, out, "--kind", "transformer", str(CONV_TABLE)], capsys)
+    assert code == 2 and "--kind: unknown layer kind 'transformer'; allowed: dense, conv1d" in err
+    code, err = _calibrate([*fit, out, "--kind", "conv1d", str(DENSE_TABLE)], capsys)
+    assert code == 2 and "not a table of `dse calibrate sweep --kind conv1d` (no column 'kind')" in err
+    rows = list(csv.DictReader(CONV_TABLE.open(newline="")))
+    rows[3]["lut"] = "12k"
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    code, err = _calibrate([*fit, out, "--kind", "conv1d", str(bad)], capsys)
+    assert code == 2 and "bad.csv', sample 3, column 'lut': '12k' is not a number" in err
+    before = bad.read_bytes()
+    code, err = _calibrate([*fit, str(bad), "--kind", "conv1d", str(bad)], capsys)
+    assert code == 2 and "is also an input" in err and bad.read_bytes() == before
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    code, err = _calibrate([*fit, str(notes), "--kind", "conv1d", str(CONV_TABLE)], capsys)
+    assert code == 2 and "exists and is not a kind calibration" in err and notes.read_text() == "mine"
+    assert "coefficients" not in err  # refused before the fit (which prints them)
+    code, err = _calibrate([*fit, out, "--kind", "conv1d", str(CONV_TABLE)], capsys)
+    assert code == 0 and "coefficients" in err and set(json.loads(Path(out).read_text())) == {"xc7"}
+
+
+def test_calibration_plot_does_not_overwrite_its_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = tmp_path / "t.csv"
+    table.write_bytes(DENSE_TABLE.read_bytes())
+    code, err = _calibrate(["plot", str(table), "--family", "xc7", "--out", str(table)], capsys)
+    assert code == 2 and "is also an input table" in err and table.read_bytes() == DENSE_TABLE.read_bytes()
+    (tmp_path / "file").write_text("x")
+    code, err = _calibrate(["plot", str(table), "--family", "xc7", "--out", str(tmp_path / "file" / "p.png")], capsys)
+    assert code == 2 and "is a file, not a folder" in err

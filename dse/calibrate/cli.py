@@ -129,8 +129,9 @@ def _sweep_kind(args: argparse.Namespace, console: Console) -> int:
 
 
 def _fit_kind(args: argparse.Namespace, console: Console) -> int:
-    from dse.calibrate.kinds import fit_kind, write_kind_calibration
+    from dse.calibrate.kinds import existing_kind_calibration, fit_kind, write_kind_calibration
 
+    existing_kind_calibration(args.out)  # refused before the fit, not after it
     fitted = fit_kind(args.inputs, args.kind, args.family, args.folds)
     for what in ("lut", "ff"):
         errors = fitted[f"{what}_errors"]
@@ -148,14 +149,13 @@ def _fit(args: argparse.Namespace, console: Console) -> int:
     from dse.calibrate.fitting import calibrate, write_calibration
     from dse.calibrate.tables import print_fit
 
-    if args.kind != "dense":
-        return _fit_kind(args, console)
-
     out = args.out.resolve()
     for given in [*args.inputs, *([args.base] if args.base else [])]:
         if given.resolve() == out:
             raise ValueError(f"--out {args.out}: is also an input ({given}); write the calibration to a new file")
     check_out_file(args.out)
+    if args.kind != "dense":
+        return _fit_kind(args, console)
     outcome = calibrate(
         args.inputs, args.family, base=args.base, folds=args.folds, version=args.version, command=_fit_command(args)
     )
@@ -168,6 +168,9 @@ def _fit(args: argparse.Namespace, console: Console) -> int:
 def _plot(args: argparse.Namespace, console: Console) -> int:
     from dse.plots_synthesis import write_calibration_plot
 
+    if any(table.resolve() == args.out.resolve() for table in args.tables):
+        raise ValueError(f"--out {args.out}: is also an input table; write the plot to a new file")
+    check_out_file(args.out)
     console.print(f"wrote {write_calibration_plot(args.tables, args.family, args.out, args.folds)}")
     return 0
 

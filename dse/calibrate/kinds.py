@@ -27,6 +27,7 @@ from contract.reference import random_weights
 from dse.calibrate.cache import ResultCache, point_key
 from dse.calibrate.space import SWEEP_SAMPLERS, single_layer_design, weights_seed
 from dse.calibrate.sweep import MEASURED, generator_version
+from dse.errors import not_a_file
 from estimators.calibration import default_calibration
 from estimators.conv import conv_parts
 from estimators.kind_fit import PARTS
@@ -161,14 +162,41 @@ def _errors(predicted: np.ndarray, measured: np.ndarray) -> dict[str, float]:
     return {"mape": round(float(relative.mean()), 4), "max_rel": round(float(relative.max()), 4)}
 
 
+_FIT_COLUMNS = ("sample", "family", "kind", "layer", "error", "lut", "ff")  # what fit_kind reads
+
+
+def _kind_rows(table: Path, kind: str, family: str) -> list[dict[str, Any]]:
+    """The rows of one `dse calibrate sweep --kind` table that synthesized a ``kind`` layer for ``family``."""
+    if not table.is_file():
+        raise ValueError(f"fit input: {not_a_file(table)}")
+    try:
+        with table.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            if missing := [c for c in _FIT_COLUMNS if c not in (reader.fieldnames or [])]:
+                raise ValueError(
+                    f"sweep table {str(table)!r}: not a table of `dse calibrate sweep --kind {kind}` (no column "
+                    f"{missing[0]!r}); a dense table is fitted without --kind"
+                )
+            rows = [r for r in reader if not r["error"] and r["kind"] == kind and r["family"] == family]
+    except UnicodeDecodeError:
+        raise ValueError(f"sweep table {str(table)!r}: not a text CSV file") from None
+    for row in rows:
+        for column in ("lut", "ff"):
+            try:
+                float(row[column])
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"sweep table {str(table)!r}, sample {row['sample']}, column {column!r}: {row[column]!r} is not "
+                    "a number"
+                ) from None
+    return rows
+
+
 def fit_kind(tables: list[Path], kind: str, family: str, folds: int = 5) -> dict[str, Any]:
     """Coefficients (engine, buffer, const) for LUT and FF, with k-fold held-out and prior (unfitted) errors."""
-    rows: list[dict[str, Any]] = []
-    for table in tables:
-        with Path(table).open(newline="") as handle:
-            rows += [
-                r for r in csv.DictReader(handle) if not r["error"] and r["kind"] == kind and r["family"] == family
-            ]
+    if kind not in KIND_PARTS:
+        raise ValueError(f"--kind: unknown layer kind {kind!r}; allowed: dense, {', '.join(KIND_PARTS)}")
+    rows = [row for table in tables for row in _kind_rows(Path(table), kind, family)]
     if len(rows) < max(folds, 4):
         raise ValueError(f"{len(rows)} usable {kind} rows for {family}; need at least {max(folds, 4)}")
     result: dict[str, Any] = {
@@ -200,8 +228,24 @@ def fit_kind(tables: list[Path], kind: str, family: str, folds: int = 5) -> dict
     return result
 
 
+def existing_kind_calibration(path: Path) -> dict[str, Any]:
+    """The kind file a fit merges into (empty when ``path`` does not exist); refused when it is something else."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = None
+    if not isinstance(data, dict) or any(not isinstance(entry, dict) for entry in data.values()):
+        raise ValueError(
+            f"--out {path}: exists and is not a kind calibration (JSON with one entry per family), so it is not "
+            "merged into; choose a new file"
+        )
+    return data
+
+
 def write_kind_calibration(fitted: dict[str, Any], path: Path) -> None:
     """Merge one family's fit into the kind's file (the other family's entry stays)."""
-    data = json.loads(path.read_text()) if path.exists() else {}
+    data = existing_kind_calibration(path)
     data[fitted["family"]] = fitted
     path.write_text(json.dumps(data, indent=2) + "\n")
