@@ -141,3 +141,15 @@ def test_calibration_plot_does_not_overwrite_its_table(tmp_path: Path, capsys: p
     (tmp_path / "file").write_text("x")
     code, err = _calibrate(["plot", str(table), "--family", "xc7", "--out", str(tmp_path / "file" / "p.png")], capsys)
     assert code == 2 and "is a file, not a folder" in err
+
+
+def test_fit_of_a_folder_without_any_known_input_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("not a report")
+    out = tmp_path / "cal.json"
+    code, err = _calibrate(["fit", str(folder), "--family", "xc7", "--out", str(out)], capsys)
+    assert code == 2 and "no sweep table, power report or measurement found in" in err
+    assert not out.exists()

@@ -67,9 +67,11 @@ def collect_inputs(paths: list[Path], family: str | None = None) -> Inputs:
                         inputs.tables.append(file)
                     continue
                 try:
-                    inputs.reports[file.parent].append(detect_and_parse(file))
+                    report = detect_and_parse(file)
                 except (ValueError, UnicodeDecodeError):
                     inputs.skipped.append(str(file))
+                else:  # indexing the defaultdict first would leave an empty entry that counts as an input
+                    inputs.reports[file.parent].append(report)
         elif path.is_file():
             if is_sweep_table(path):
                 inputs.tables.append(path)
@@ -162,7 +164,7 @@ def calibrate(
     data = copy.deepcopy(base_dict(family, base))
     prior = Calibration.from_dict(data)
     base_version = data.get("version")
-    if not inputs.tables and not inputs.reports:
+    if not inputs.tables and not any(inputs.reports.values()):
         found_in = ", ".join(map(str, paths))
         raise ValueError(f"fit inputs: no sweep table, power report or measurement found in {found_in}")
     today = dt.date.today().isoformat()
