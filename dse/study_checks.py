@@ -40,6 +40,12 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def check_results_dir(config: SearchConfig, results_dir: Path) -> None:
     """Create the results folder; refuse a changed search file over an existing study (see RESUMABLE_CHANGES)."""
+    blocking = next((p for p in (results_dir, *results_dir.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(
+            f"results folder {results_dir}: {blocking} is a file, not a folder; choose another folder "
+            "(--results-dir or study.results_dir)"
+        )
     results_dir.mkdir(parents=True, exist_ok=True)
     snapshot = results_dir / "search.yaml"
     if snapshot.exists():

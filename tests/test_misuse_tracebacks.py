@@ -215,3 +215,18 @@ def test_plot_into_an_unwritable_folder_is_a_message(
     err = capsys.readouterr().err
     assert ".png: Permission denied (is the folder read-only?)" in err  # the first plot written names itself
     _clean(err)
+
+
+@pytest.mark.parametrize("below", ["", "x/y"])
+def test_results_folder_where_a_file_is_names_the_file(
+    tmp_path: Path, below: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    search = tmp_path / "s.yaml"
+    search.write_text(yaml.safe_dump(SEARCH))
+    blocking = tmp_path / "results"
+    blocking.write_text("a user's file")
+    assert main(["run", str(search), "--results-dir", str(blocking / below if below else blocking)]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{blocking} is a file, not a folder" in err
+    _clean(err)
+    assert blocking.read_text() == "a user's file"
