@@ -120,7 +120,7 @@ def test_backfill_writes_the_content_of_regenerated_weights(tmp_path: Path) -> N
     for row, point in zip(rows, sample_points(6, 5), strict=True):
         weight = point_inputs(point, settings)[1][0].weight
         found = rom_content(point.layer, weight)
-        assert row_content(row) == replace(found, constant_weights=())  # the table does not record the codes
+        assert row_content(row) == replace(found, constant_weights=(), zero_slots=())  # the table keeps no codes
 
 
 def test_backfill_refuses_a_seed_that_did_not_draw_the_table(tmp_path: Path) -> None:
