@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 from rich.console import Console
@@ -139,34 +141,31 @@ def files_not_exported(out: Path) -> list[str]:
 
 
 _BEING_WRITTEN = "being written by dse export of"
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
+def _marker_lists_written_files(export: Callable[P, R]) -> Callable[P, R]:
+    """Whether the export succeeds or fails, its marker then lists every file written in ``out``: all that a later
+    --force may remove."""
+
+    @functools.wraps(export)
+    def listed(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return export(*args, **kwargs)
+        finally:
+            out = Path(kwargs["out"])  # type: ignore[arg-type]
+            marker = out / EXPORT_MARKER
+            if marker.is_file() and marker.read_text(errors="replace").startswith(_BEING_WRITTEN):  # this run's own
+                written = [name for name in _files_under(out) if name != EXPORT_MARKER]
+                head = marker.read_text().splitlines()[0].replace(_BEING_WRITTEN, "written by dse export of")
+                marker.write_text(f"{head}; files:\n" + "".join(f"{name}\n" for name in written))
+
+    return listed
+
+
+@_marker_lists_written_files
 def export_design(
-    results_dir: Path,
-    *,
-    trial: int | None,
-    pick: str | None,
-    out: Path,
-    verify: bool,
-    synth: bool,
-    force: bool,
-    console: Console,
-) -> dict[str, Any]:
-    """Export one trial into ``out`` (see _export); whether it succeeds or fails, the marker then lists every file
-    written, which is all a later --force may remove."""
-    try:
-        return _export(
-            results_dir, trial=trial, pick=pick, out=out, verify=verify, synth=synth, force=force, console=console
-        )
-    finally:
-        marker = Path(out) / EXPORT_MARKER
-        if marker.is_file() and marker.read_text(errors="replace").startswith(_BEING_WRITTEN):  # this run's own
-            listed = [name for name in _files_under(Path(out)) if name != EXPORT_MARKER]
-            head = marker.read_text().splitlines()[0].replace(_BEING_WRITTEN, "written by dse export of")
-            marker.write_text(f"{head}; files:\n" + "".join(f"{name}\n" for name in listed))
-
-
-def _export(
     results_dir: Path,
     *,
     trial: int | None,
