@@ -32,21 +32,25 @@ def engine_view(layer: Conv1dLayer) -> EngineView:
 
 def live_copies(layer: Conv1dLayer, calibration: Calibration, content: RomContent | None = None) -> int:
     """Window-buffer copies that synthesis keeps: a copy whose every weight slot is 0 in every word feeds only
-    products by 0, and yosys removes it when it sees that before it maps the memories.
+    products by 0, and yosys removes it when the zero reaches the product's gating operand.
 
-    Measured with yosys 0.23 on 32 trained conv layers (benchmarks/trained_conv.py, seeds 7 and 8): behind the
-    generator's shift-and-add ('lut') multiplier every such copy vanishes (3 of 3); behind a tool-built product
-    ('*', too small for a DSP block) it vanishes when the ROM has exactly two words (2 of 2) and stayed in 2 of
-    3 other cases (a one-word and a four-word ROM; a three-word ROM lost it), so those keep it here. DSP products
-    keep their input.
+    Measured with yosys 0.23 on iCE40 and xc7 (120 single layers over ROM depth, multiplier, widths and the zero
+    slot's place; 8 trained layers in benchmarks/trained_conv.py, all matching): every such copy vanishes behind
+    the generator's shift-and-add ('lut') multiplier, and behind a tool-built '*' too small for a DSP block when
+    the weight is the narrower operand (Bw < Bx); otherwise only the top slots of a ROM of at most two words
+    vanish (the word's upper bits are trimmed). DSP products keep their input.
     """
     ports = layer.read_ports
     if content is None or not content.zero_slots or dsps_per_product(engine_view(layer), calibration):  # type: ignore[arg-type]
         return ports
-    if layer.folding.multiplier != "lut" and layer.rom_depth != 2:
-        return ports
     pe, simd = layer.folding.pe, layer.folding.simd
-    dead = {slot for slot, zero in enumerate(content.zero_slots) if zero}
+    lanes = pe * simd
+    if layer.folding.multiplier == "lut" or layer.weight_fmt.total_bits < layer.in_fmt.total_bits:
+        dead = {slot for slot, zero in enumerate(content.zero_slots) if zero}
+    elif layer.rom_depth <= 2:
+        dead = set(range(lanes - content.leading_zero_slots, lanes))
+    else:
+        return ports
     if layer.depthwise:  # every lane reads its own channel: one copy per lane slot
         copies = [{p * simd + s} for p in range(pe) for s in range(simd)]
     else:  # the lanes share the inputs: copy s feeds slot s of every lane

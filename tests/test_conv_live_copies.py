@@ -16,11 +16,13 @@ from estimators.dense import block_ram_count, dsps_per_product
 CALIBRATION = default_calibration("ice40")
 
 
-def _layer(out_channels: int = 1, multiplier: str = "lut", bits: int = 4, groups: int = 1, pe: int = 1) -> Conv1dLayer:
+def _layer(
+    out_channels: int = 1, multiplier: str = "lut", bits: int = 4, groups: int = 1, pe: int = 1, weight_bits: int = 0
+) -> Conv1dLayer:
     q = FixedFormat(bits, 2)
     channels = out_channels if groups > 1 else 1
     return Conv1dLayer(
-        channels, 40, out_channels, 3, "relu", q, FixedFormat(bits, 1), q,
+        channels, 40, out_channels, 3, "relu", q, FixedFormat(weight_bits or bits, 1), q,
         groups=groups, folding=ConvFolding(pe=pe, simd=3, multiplier=multiplier),
     )  # fmt: skip
 
@@ -43,13 +45,17 @@ def test_behind_shift_and_add_every_zero_copy_vanishes() -> None:
     assert _copies(deep, [1, 0, 2], outputs=4) == 2
 
 
-def test_behind_a_tool_built_product_only_a_two_word_rom_drops_copies() -> None:
-    two = _layer(out_channels=2, multiplier="dsp")
-    assert dsps_per_product(engine_view(two), CALIBRATION) == 0  # type: ignore[arg-type]
-    assert two.rom_depth == 2
-    assert _copies(two, [1, 0, 2], outputs=2) == 2
-    assert _copies(_layer(multiplier="dsp"), [1, 0, 2]) == 3  # one word
-    assert _copies(_layer(out_channels=4, multiplier="dsp"), [1, 0, 2], outputs=4) == 3  # four words
+def test_behind_a_tool_built_product_the_narrower_weight_decides() -> None:
+    narrow = _layer(multiplier="dsp", bits=6, weight_bits=3)  # Bw < Bx: the weight gates the product
+    assert dsps_per_product(engine_view(narrow), CALIBRATION) == 0  # type: ignore[arg-type]
+    assert _copies(narrow, [1, 0, 2]) == 2
+    assert _copies(_layer(out_channels=4, multiplier="dsp", bits=6, weight_bits=3), [1, 0, 2], outputs=4) == 2
+    wide = _layer(multiplier="dsp", bits=4)  # Bw = Bx: only the trimmed top slots of a short ROM go
+    assert dsps_per_product(engine_view(wide), CALIBRATION) == 0  # type: ignore[arg-type]
+    assert _copies(wide, [1, 0, 2]) == 3
+    assert _copies(wide, [1, 2, 0]) == 2
+    assert _copies(_layer(out_channels=2, multiplier="dsp"), [1, 2, 0], outputs=2) == 2  # two words
+    assert _copies(_layer(out_channels=3, multiplier="dsp"), [1, 2, 0], outputs=3) == 3  # three words
 
 
 def test_a_depthwise_copy_belongs_to_one_lane_slot() -> None:

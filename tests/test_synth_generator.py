@@ -178,3 +178,29 @@ def test_a_block_ram_rom_of_at_most_32_bits_is_logic(tmp_path: Path, words: int)
     result = synthesize(design, random_weights(design, np.random.default_rng(0)), tmp_path, place_and_route=False)
     assert result.bram == (0.0 if words == 10 else 0.5) == estimate_design(design, default_calibration("xc7")).bram
     assert_rules(result, design, "xc7")
+
+
+@pytest.mark.parametrize(
+    ("multiplier", "bx", "bw", "taps", "copies"),
+    [
+        ("lut", 4, 4, [1, 0, 2], 2),  # shift-and-add: every zero copy goes
+        ("dsp", 6, 3, [1, 0, 2], 2),  # a tool-built product gated by the narrower weight
+        ("dsp", 4, 4, [0, 1, 2], 3),  # ... gated by x: the zero slot stays
+        ("dsp", 4, 4, [1, 2, 0], 2),  # ... except the trimmed top slot of a one-word ROM
+    ],
+)
+def test_a_window_buffer_copy_of_zero_weights_is_removed_as_estimated(
+    tmp_path: Path, multiplier: str, bx: int, bw: int, taps: list[int], copies: int
+) -> None:
+    from contract.layers.conv import Conv1dLayer, ConvFolding, ConvWeights
+    from estimators.content import rom_contents
+
+    layer = Conv1dLayer(
+        1, 40, 1, 3, "relu", FixedFormat(bx, 2), FixedFormat(bw, 1), FixedFormat(bx, 2),
+        folding=ConvFolding(pe=1, simd=3, multiplier=multiplier),
+    )  # fmt: skip
+    design = AcceleratorDesign((layer,), "ice40up5k", 20.0, name="zero_copy")
+    weights = [ConvWeights(np.array([[taps]], dtype=np.int64), np.zeros(1, dtype=np.int64))]
+    result = synthesize(design, weights, tmp_path, place_and_route=False)
+    estimate = estimate_design(design, default_calibration("ice40"), contents=rom_contents(design, weights))
+    assert result.bram == copies == estimate.bram  # one EBR per 40-element copy
