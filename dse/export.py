@@ -120,6 +120,12 @@ def prepare_out(out: Path, results_dir: Path, force: bool) -> None:
             f"--out {out}: not written by `dse export` (no {EXPORT_MARKER} file); --force replaces only earlier "
             "exports, so choose a new folder or empty this one yourself"
         )
+    if not _marker_lists_files(target):
+        raise ValueError(
+            f"--out {out}: its {EXPORT_MARKER} lists no files (an export by an older dse, or one that was killed "
+            "while writing), so --force cannot tell its files from yours; remove the folder yourself or choose a "
+            "new one"
+        )
     if foreign := files_not_exported(target):
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise ValueError(
@@ -133,10 +139,14 @@ def _files_under(folder: Path) -> list[str]:
     return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if not path.is_dir())
 
 
+def _marker_lists_files(out: Path) -> bool:
+    return (out / EXPORT_MARKER).read_text(errors="replace").partition("\n")[0].endswith("files:")
+
+
 def files_not_exported(out: Path) -> list[str]:
     """Files under ``out`` that its marker does not list (all of them when the marker lists none)."""
     lines = (out / EXPORT_MARKER).read_text(errors="replace").splitlines()
-    listed = set(lines[1:]) if lines and lines[0].endswith("files:") else set()
+    listed = set(lines[1:]) if _marker_lists_files(out) else set()
     return [name for name in _files_under(out) if name != EXPORT_MARKER and name not in listed]
 
 
