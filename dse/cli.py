@@ -34,6 +34,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    """argparse type: a TCP port, 0 (any free one) to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a port number 0..65535, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number 0..65535 (0: any free port), got {value}")
+    return value
+
+
 def _run(args: argparse.Namespace) -> int:
     from dse.config import load_config
     from dse.search import run_search
@@ -161,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard = commands.add_parser("dashboard", help="optuna-dashboard for a study, on 127.0.0.1 (Ctrl-C stops it)")
     dashboard.add_argument("results_dir", type=Path)
-    dashboard.add_argument("--port", type=int, default=8080, help="default 8080; 0 picks a free port")
+    dashboard.add_argument("--port", type=_port, default=8080, help="default 8080; 0 picks a free port")
     dashboard.set_defaults(handler=_dashboard)
 
     calibrate = commands.add_parser("calibrate", help="fit the estimators to synthesis and measurements")

@@ -82,3 +82,14 @@ def test_port_in_use_is_a_clear_error(results: Path, capsys: pytest.CaptureFixtu
 def test_not_a_results_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["dashboard", str(tmp_path), "--port", "0"]) == 2
     assert "not a dse results folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_refused_by_the_parser(
+    results: Path, port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["dashboard", str(results), "--port", port])
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --port: must be a port number 0..65535" in err and "Traceback" not in err
