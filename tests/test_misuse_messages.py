@@ -153,3 +153,39 @@ def test_fit_of_a_folder_without_any_known_input_writes_nothing(
     code, err = _calibrate(["fit", str(folder), "--family", "xc7", "--out", str(out)], capsys)
     assert code == 2 and "no sweep table, power report or measurement found in" in err
     assert not out.exists()
+
+
+def test_calibrate_outputs_are_replaced_only_with_force(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table = tmp_path / "sweep.csv"
+    table.write_text("hours of synthesis\n")
+    for args in (["sweep", "--family", "xc7", "--samples", "1"], ["plot", str(DENSE_TABLE), "--family", "xc7"]):
+        code, err = _calibrate([*args, "--out", str(table)], capsys)
+        assert code == 2 and f"--out {table}: exists; add --force to replace it" in err
+    assert table.read_text() == "hours of synthesis\n"
+    calibration = tmp_path / "cal.json"
+    calibration.write_text("{}")
+    fit = ["fit", str(DENSE_TABLE), "--family", "xc7", "--out", str(calibration)]
+    code, err = _calibrate(fit, capsys)
+    assert code == 2 and "exists; add --force" in err and calibration.read_text() == "{}"
+    code, err = _calibrate([*fit, "--force"], capsys)
+    assert code == 0 and json.loads(calibration.read_text())["family"] == "xc7"
+    kinds = tmp_path / "conv1d.json"
+    kinds.write_text(json.dumps({"ice40": {"kind": "conv1d"}}))
+    kind_fit = ["fit", str(CONV_TABLE), "--kind", "conv1d", "--family", "xc7", "--out", str(kinds)]
+    assert _calibrate(kind_fit, capsys)[0] == 0  # another family's entry: merged into
+    assert set(json.loads(kinds.read_text())) == {"ice40", "xc7"}
+    code, err = _calibrate(kind_fit, capsys)
+    assert code == 2 and "already holds a xc7 entry; add --force to replace it" in err
+    assert _calibrate([*kind_fit, "--force"], capsys)[0] == 0
+
+
+def test_calibrate_sweep_names_a_bad_seed_or_cache_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sweep = ["sweep", "--family", "xc7", "--samples", "1", "--out", str(tmp_path / "s.csv")]
+    with pytest.raises(SystemExit) as stopped:
+        _calibrate([*sweep, "--seed", "-1"], capsys)
+    assert stopped.value.code == 2
+    assert "argument --seed: must be a whole number >= 0, got -1" in capsys.readouterr().err
+    (tmp_path / "file").write_text("x")
+    code, err = _calibrate([*sweep, "--cache-dir", str(tmp_path / "file")], capsys)
+    assert code == 2 and "--cache-dir" in err and "is a file, not a folder" in err
+    assert not (tmp_path / "s.csv").exists()

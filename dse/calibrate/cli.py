@@ -9,6 +9,19 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+_FORCE_HELP = "replace an existing --out file"
+
+
+def _seed(text: str) -> int:
+    """argparse type: a seed, a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value}")
+    return value
+
 
 def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="calibrate_command", required=True)
@@ -18,7 +31,7 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     sweep.add_argument("--out", type=Path, required=True, help="CSV table to write")
     sweep.add_argument("--samples", type=int, default=200, help="number of configurations (default 200)")
     sweep.add_argument("--jobs", type=int, default=2, help="parallel synthesis processes (default 2)")
-    sweep.add_argument("--seed", type=int, default=0, help="configuration and weight seed (default 0)")
+    sweep.add_argument("--seed", type=_seed, default=0, help="configuration and weight seed (default 0)")
     sweep.add_argument("--cache-dir", type=Path, default=Path(".cache/dse-calibrate"), help="result cache")
     sweep.add_argument(
         "--fmax",
@@ -38,6 +51,7 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
         help="full-range random codes (default) or trained-like ones",
     )
     sweep.add_argument("--kind", default="dense", help="layer kind to sweep (default dense; e.g. conv1d)")
+    sweep.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
     fit = commands.add_parser("fit", help="fit LUT/FF models to sweep tables; power from reports/measurements")
     fit.add_argument("inputs", nargs="+", type=Path, help="sweep CSVs, Vivado reports, measurement files or dirs")
@@ -47,12 +61,14 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     fit.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     fit.add_argument("--version", default=None, help="version string for the file (default: fit-<date>)")
     fit.add_argument("--kind", default="dense", help="layer kind the tables hold (default dense; e.g. conv1d)")
+    fit.add_argument("--force", action="store_true", help=_FORCE_HELP + " (with --kind: its entry for --family)")
 
     plot = commands.add_parser("plot", help="estimate vs synthesis of the sweep-table layers -> PNG")
     plot.add_argument("tables", nargs="+", type=Path, help="sweep CSVs (dse calibrate sweep)")
     plot.add_argument("--family", required=True, choices=("xc7", "ice40"))
     plot.add_argument("--out", type=Path, required=True, help="PNG to write")
     plot.add_argument("--folds", type=int, default=5, help="cross-validation folds for LUT/FF (default 5)")
+    plot.add_argument("--force", action="store_true", help=_FORCE_HELP)
 
     strategy = commands.add_parser("strategy", help="idle-waiting vs power-off between requests")
     strategy.add_argument("--period-ms", type=float, nargs="+", required=True, help="request period(s) in ms")
@@ -61,13 +77,22 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     strategy.add_argument("--design", type=Path, default=None, help="design JSON (default: a 16x8 8-bit layer)")
 
 
-def check_out_file(path: Path, option: str = "--out") -> None:
-    """Refuse an output file that cannot be written as such, before any work: a folder, or below a file."""
+def check_out_file(path: Path, option: str = "--out", force: bool = True) -> None:
+    """Refuse an output file that cannot be written as such, before any work: a folder, below a file, or (without
+    ``force``) an existing file."""
     if path.is_dir():
         raise ValueError(f"{option} {path}: is a folder; give a file name")
     parent = next((p for p in path.resolve().parents if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise ValueError(f"{option} {path}: {parent} is a file, not a folder")
+    if not force and path.exists():
+        raise FileExistsError(f"{option} {path}: exists; add --force to replace it")
+
+
+def check_cache_dir(path: Path) -> None:
+    blocking = next((p for p in (path.resolve(), *path.resolve().parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ValueError(f"--cache-dir {path}: {blocking} is a file, not a folder")
 
 
 def run_calibrate(args: argparse.Namespace, console: Console) -> int:
@@ -78,7 +103,8 @@ def run_calibrate(args: argparse.Namespace, console: Console) -> int:
 def _sweep(args: argparse.Namespace, console: Console) -> int:
     from dse.calibrate.sweep import run_sweep, write_table
 
-    check_out_file(args.out)
+    check_out_file(args.out, force=args.force)
+    check_cache_dir(args.cache_dir)
     if args.kind != "dense":
         return _sweep_kind(args, console)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -131,7 +157,8 @@ def _sweep_kind(args: argparse.Namespace, console: Console) -> int:
 def _fit_kind(args: argparse.Namespace, console: Console) -> int:
     from dse.calibrate.kinds import existing_kind_calibration, fit_kind, write_kind_calibration
 
-    existing_kind_calibration(args.out)  # refused before the fit, not after it
+    if args.family in existing_kind_calibration(args.out) and not args.force:  # refused before the fit, not after
+        raise FileExistsError(f"--out {args.out}: already holds a {args.family} entry; add --force to replace it")
     fitted = fit_kind(args.inputs, args.kind, args.family, args.folds)
     for what in ("lut", "ff"):
         errors = fitted[f"{what}_errors"]
@@ -153,7 +180,7 @@ def _fit(args: argparse.Namespace, console: Console) -> int:
     for given in [*args.inputs, *([args.base] if args.base else [])]:
         if given.resolve() == out:
             raise ValueError(f"--out {args.out}: is also an input ({given}); write the calibration to a new file")
-    check_out_file(args.out)
+    check_out_file(args.out, force=args.force or args.kind != "dense")  # a kind file takes one entry per family
     if args.kind != "dense":
         return _fit_kind(args, console)
     outcome = calibrate(
@@ -170,7 +197,7 @@ def _plot(args: argparse.Namespace, console: Console) -> int:
 
     if any(table.resolve() == args.out.resolve() for table in args.tables):
         raise ValueError(f"--out {args.out}: is also an input table; write the plot to a new file")
-    check_out_file(args.out)
+    check_out_file(args.out, force=args.force)
     console.print(f"wrote {write_calibration_plot(args.tables, args.family, args.out, args.folds)}")
     return 0
 
