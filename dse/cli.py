@@ -11,7 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape  # messages quote user text such as `[and ...]`
 
-from dse.errors import ConfigError, SearchAborted, StorageFailed, VerificationFailed
+from dse.errors import ConfigError, SearchAborted, StorageFailed, VerificationFailed, not_a_file
 from dse.report_table import FORMATS
 
 console = Console(stderr=True, soft_wrap=True)  # never break messages into 80-column lines in logs
@@ -51,6 +51,8 @@ def _run(args: argparse.Namespace) -> int:
 
     config = load_config(args.search_file)
     if args.calibration is not None:
+        if not args.calibration.is_file():
+            raise ValueError(f"--calibration: {not_a_file(args.calibration)}")
         # A command-line path means the working directory; made absolute like the search file's paths.
         config = config.model_copy(update={"calibration": args.calibration.resolve()})
     summary = run_search(config, results_dir=args.results_dir, n_trials=args.n_trials, console=console)

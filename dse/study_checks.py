@@ -49,10 +49,20 @@ def check_results_dir(config: SearchConfig, results_dir: Path) -> None:
     results_dir.mkdir(parents=True, exist_ok=True)
     snapshot = results_dir / "search.yaml"
     if snapshot.exists():
-        old_text = snapshot.read_text()
+        old_text = snapshot.read_text(errors="replace")
         if old_text == _snapshot(config):
             return
-        changed = changed_fields(yaml.safe_load(old_text) or {}, config.model_dump(mode="json"))
+        try:
+            old = yaml.safe_load(old_text) or {}
+        except yaml.YAMLError as error:
+            old = f"not valid YAML ({' '.join(str(error).split())})"
+        if not isinstance(old, dict):
+            problem = old if isinstance(old, str) else "not a mapping of sections"
+            raise ConfigError(
+                f"{snapshot}: {problem}, so the settings of the study in {results_dir} are unknown; restore the "
+                "file that dse run wrote, or delete it to continue the old study with the new settings"
+            )
+        changed = changed_fields(old, config.model_dump(mode="json"))
         if changed:
             raise ConfigError(
                 f"{results_dir} holds a study of a different search file (changed: {', '.join(changed)}); use "

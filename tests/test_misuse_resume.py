@@ -79,3 +79,11 @@ def test_artifacts_are_found_inside_the_study_folder(tmp_path: Path) -> None:
     original = tmp_path / "original" / "trials" / "00003"
     assert artifacts_dir(moved, _trial(3, str(original))) == moved / "trials" / "00003"
     assert artifacts_dir(tmp_path / "elsewhere", _trial(3, str(original))) == original
+
+
+@pytest.mark.parametrize(("text", "problem"), [("garbage: [\n", "not valid YAML"), ("- 1\n", "not a mapping")])
+def test_a_damaged_search_yaml_in_the_study_is_named_and_kept(tmp_path: Path, text: str, problem: str) -> None:
+    (tmp_path / "search.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=rf"search\.yaml: {problem}.*settings of the study .* are unknown"):
+        prepare_results_dir(config(), tmp_path)
+    assert (tmp_path / "search.yaml").read_text() == text

@@ -145,3 +145,17 @@ def test_a_folder_given_as_a_file_is_named_as_a_folder(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="dataset.path: '.' is a folder, not a file"):
         load_config(search)
+
+
+def test_cli_calibration_must_be_a_file(tmp_path: Path) -> None:
+    search = tmp_path / "s.yaml"
+    search.write_text(yaml.safe_dump(MINIMAL))
+    for given, message in ((tmp_path, "is a folder, not a file"), (tmp_path / "none.json", "does not exist")):
+        result = subprocess.run(
+            [sys.executable, "-m", "dse.cli", "run", str(search), "--calibration", str(given)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 2 and "--calibration: " in result.stderr and message in result.stderr
+        assert "Traceback" not in result.stderr and not (tmp_path / "results").exists()
