@@ -373,7 +373,13 @@ def run_search(
     check_calibration(config)
     dataset = dataset_for(config.dataset, config.study.seed)  # fails early on a bad dataset
     if isinstance(config.model, PretrainedSection):  # and on a bad model file, before the study is created
-        pretrained_layers(config.model, dataset.n_features, dataset.n_outputs)
+        layers = pretrained_layers(config.model, dataset.n_features, dataset.n_outputs)
+        for name in ("mcu_head_layers", "mcu_tail_layers"):  # the search file could not know the layer count
+            if (most := max(param_values(getattr(config.hardware, name)))) > len(layers):
+                raise ValueError(
+                    f"hardware.{name}: {most} is more than the model '{config.model.path.name}' has layers "
+                    f"({len(layers)})"
+                )
     check_results_dir(config, results_dir)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(config, results_dir)

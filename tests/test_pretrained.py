@@ -151,6 +151,16 @@ def test_wrong_model_size_and_epochs_zero_for_mlp_are_refused(tmp_path: Path) ->
         )
 
 
+def test_mcu_layers_beyond_the_models_layers_are_refused_before_the_study(tmp_path: Path) -> None:
+    torch.save(nn.Sequential(nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 10)).state_dict(), tmp_path / "m.pt")
+    search = _search_file(tmp_path, tmp_path / "m.pt")
+    for key, value in (("mcu_tail_layers", 9), ("mcu_head_layers", {"choices": [0, 3]})):
+        config = parse_config({**search, "hardware": {key: value}})
+        with pytest.raises(ValueError, match=rf"hardware.{key}: \d is more than the model 'm.pt' has layers \(2\)"):
+            run_search(config, results_dir=tmp_path / "res")
+        assert not (tmp_path / "res").exists()
+
+
 @pytest.mark.sim
 @pytest.mark.e2e
 def test_pretrained_search_exports_a_verified_design(tmp_path: Path) -> None:
