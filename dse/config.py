@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -484,12 +485,26 @@ class SearchSection(Strict):
         return data
 
 
+MAX_RAY_WORKERS = 4096
+LOCAL_WORKERS_PER_CORE = 2  # a local worker is a process that loads torch: more than this only waits for a core
+
+
 class ExecutionSection(Strict):
     backend: Literal["local", "ray"] = "local"
-    workers: int = Field(default=1, ge=1)
+    workers: int = Field(default=1, ge=1, le=MAX_RAY_WORKERS)
     address: str | None = None
     trial_timeout_s: float | None = Field(default=None, gt=0)
     max_retries: int = Field(default=1, ge=0)  # Ray: re-runs of a trial whose worker died
+
+    @model_validator(mode="after")
+    def _local_workers_fit_the_machine(self) -> ExecutionSection:
+        cores = os.cpu_count() or 1
+        if self.backend == "local" and self.workers > LOCAL_WORKERS_PER_CORE * cores:
+            raise ValueError(
+                f"workers {self.workers}: that many local worker processes on a machine with {cores} core(s) only "
+                f"wait for a core; at most {LOCAL_WORKERS_PER_CORE * cores} here (backend: ray for a cluster)"
+            )
+        return self
 
 
 def searched_keys(section: BaseModel) -> list[str]:

@@ -41,11 +41,27 @@ def resolve_storage_url(spec: str | None, results_dir: Path) -> str:
             path = Path(results_dir).resolve() / path
         return f"{JOURNAL_PREFIX}{path}"
     if "://" not in spec:
-        raise ConfigError(
-            f"search.storage {spec!r} is not a storage URL; use e.g. sqlite:///path/study.db, "
-            "postgresql+psycopg://user@host:port/db, journal:///path/study.journal or env:VAR"
-        )
+        raise ConfigError(f"search.storage {spec!r} is not a storage URL; use e.g. {_URL_EXAMPLES}")
+    _check_driver(spec)
     return spec
+
+
+_URL_EXAMPLES = (
+    "sqlite:///path/study.db, postgresql+psycopg://user@host:port/db, journal:///path/study.journal or env:VAR"
+)
+
+
+def _check_driver(url: str) -> None:
+    """Refuse a database whose SQLAlchemy dialect or Python driver is not installed, before any study work."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except (ArgumentError, NoSuchModuleError, ImportError) as error:
+        raise ConfigError(
+            f"search.storage {redact(url)!r}: this database cannot be opened here ({error}); use e.g. {_URL_EXAMPLES}"
+        ) from None
 
 
 SQLITE_HEADER = b"SQLite format 3\x00"

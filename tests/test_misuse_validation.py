@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -159,3 +160,23 @@ def test_cli_calibration_must_be_a_file(tmp_path: Path) -> None:
         )
         assert result.returncode == 2 and "--calibration: " in result.stderr and message in result.stderr
         assert "Traceback" not in result.stderr and not (tmp_path / "results").exists()
+
+
+def test_workers_are_bounded_by_the_machine_or_the_cluster(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    with pytest.raises(ConfigError, match="execution: workers 5: that many local worker processes .* at most 4"):
+        parse_config(with_changes(execution={"workers": 5}))
+    assert parse_config(with_changes(execution={"workers": 4})).execution.workers == 4
+    assert parse_config(with_changes(execution={"backend": "ray", "workers": 64})).execution.workers == 64
+    with pytest.raises(ConfigError, match="execution.workers: Input should be less than or equal to 4096"):
+        parse_config(with_changes(execution={"backend": "ray", "workers": 10**6}))
+
+
+def test_a_storage_url_without_its_driver_is_refused_with_the_password_hidden(tmp_path: Path) -> None:
+    from dse.storage import resolve_storage_url
+
+    with pytest.raises(ConfigError, match=r"search.storage 'mysql://u:\*\*\*@host/db': this database cannot be opened"):
+        resolve_storage_url("mysql://u:secret@host/db", tmp_path)
+    with pytest.raises(ConfigError, match="search.storage 'foo://x': this database cannot be opened"):
+        resolve_storage_url("foo://x", tmp_path)
+    assert resolve_storage_url("postgresql+psycopg://u@host/db", tmp_path) == "postgresql+psycopg://u@host/db"
