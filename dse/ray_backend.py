@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import tempfile
 import threading
 from collections.abc import Callable
@@ -94,6 +95,21 @@ def _settle(future: Future[Any], *, result: Any = None, error: BaseException | N
         pass
 
 
+CONNECT_TIMEOUT_S = 5.0
+
+
+def check_reachable(address: str) -> None:
+    """A wrong HOST:PORT is named at once: Ray itself retries it for minutes. "auto" is left to Ray."""
+    host_port = address.removeprefix("ray://")
+    host, sep, port = host_port.rpartition(":")
+    if address == "auto" or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as error:
+        raise ValueError(f"execution.address {address!r}: nothing answers at {host_port} ({error})") from None
+
+
 class RayExecutor:
     """Connects to `address` (a cluster started with `ray start`) or starts a local cluster of `workers` CPUs.
 
@@ -104,7 +120,12 @@ class RayExecutor:
         self._owns_ray = False
         if not ray.is_initialized():
             if section.address:
-                ray.init(address=section.address, log_to_driver=False, configure_logging=False)
+                check_reachable(section.address)
+                try:
+                    ray.init(address=section.address, log_to_driver=False, configure_logging=False)
+                except (ConnectionError, RuntimeError, ValueError) as error:  # no cluster there, or no Ray client
+                    message = " ".join(str(error).split())
+                    raise ValueError(f"execution.address {section.address!r}: Ray cannot connect ({message})") from None
             else:
                 start_local_ray(section.workers, temp_dir)
             self._owns_ray = True

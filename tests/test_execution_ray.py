@@ -115,3 +115,21 @@ def test_search_on_ray_survives_a_lost_worker_and_a_diverged_trial(
     assert frame.loc[1, "state"] == "FAIL"
     assert frame.loc[1, "fail_reason"].startswith("TrainingDiverged: training diverged in epoch 0")
     assert summary.completed == 3 and summary.failed == 1
+
+
+def test_an_address_where_nothing_answers_is_named_at_once() -> None:
+    import socket
+
+    from dse.ray_backend import check_reachable
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for address in (f"127.0.0.1:{port}", f"ray://127.0.0.1:{port}"):
+        with pytest.raises(ValueError, match=rf"execution.address '{address}': nothing answers at 127.0.0.1:{port}"):
+            check_reachable(address)
+    check_reachable("auto")  # left to Ray
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        check_reachable(f"127.0.0.1:{server.getsockname()[1]}")  # something answers: no error
