@@ -99,3 +99,17 @@ def test_static_only_keeps_dynamic_coefficients(tmp_path: Path) -> None:
     assert outcome.data["power"]["static_mw"] == pytest.approx(20.0)
     assert {key: outcome.data["power"][key] for key in DYNAMIC_KEYS} == PRIOR
     assert dataclasses.asdict(outcome.power)["n_dynamic"] == 0
+
+
+def test_reports_of_another_family_are_not_fitted(tmp_path: Path) -> None:
+    """A Vivado (xc7) power report once gave an iCE40 calibration its static power; nextpnr reports hold nothing
+    a fit uses, and a calibration that only copied its base was written anyway."""
+    with pytest.raises(ValueError, match="nothing to fit for --family ice40 in .*vivado-xc7s15-env5"):
+        calibrate([REFERENCE], "ice40")
+    with pytest.raises(ValueError, match="power_routed.rpt': a report of the xc7 family, not --family ice40"):
+        calibrate([REFERENCE / "TOP_MODULE_power_routed.rpt"], "ice40")
+    nextpnr = REFERENCE.parent / "nextpnr-ice40up5k-env6mini"
+    for family in ("xc7", "ice40"):
+        with pytest.raises(ValueError, match=f"nothing to fit for --family {family}"):
+            calibrate([nextpnr], family)
+    assert calibrate([REFERENCE], "xc7").power is not None  # the right family still fits

@@ -117,7 +117,10 @@ def test_fit_walks_a_directory_and_skips_other_families(tmp_path: Path) -> None:
     (data / "notes.txt").write_text("not a report")
     outcome = calibrate([data], "ice40")
     assert outcome.resources is not None and outcome.resources.n_samples == 30
-    assert sorted(outcome.inputs.skipped) == [f"{data / 'notes.txt'}", f"{data / 'xc7.csv'} (family xc7)"]
+    assert sorted(outcome.inputs.skipped) == [
+        f"{data / 'notes.txt'} (not a sweep table or known report)",
+        f"{data / 'xc7.csv'} (a sweep table of the xc7 family)",
+    ]
 
 
 def test_fit_with_timing_columns_writes_an_fmax_model_and_a_packing(tmp_path: Path) -> None:

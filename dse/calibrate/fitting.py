@@ -15,6 +15,7 @@ from typing import Any
 from dse.calibrate.power import PowerFit, PowerPoints, fit_power, merge, points_from_measurement, points_from_vivado
 from dse.reports import detect_and_parse
 from dse.reports.measurements import Measurement
+from dse.reports.nextpnr import IcetimeReport, NextpnrLog
 from dse.reports.vivado import VivadoPower, VivadoTiming, VivadoUtilization
 from estimators.calibration import FEATURES, TIMING_PATHS, Calibration, read_calibration_dict
 from estimators.fit import LimitsFit, ResourceFit, cv_method, fit_limits, fit_resources, read_tables
@@ -50,6 +51,17 @@ class Inputs:
     skipped: list[str] = field(default_factory=list)
 
 
+def report_family(report: object) -> str | None:
+    """The device family a parsed report is of (None when the report does not say: yosys stat, simulation)."""
+    if isinstance(report, NextpnrLog | IcetimeReport):
+        return "ice40"
+    part = report.metadata.fpga_part if isinstance(report, Measurement) else getattr(report, "part", None)
+    if not isinstance(part, str):
+        return None
+    part = part.lower()
+    return "xc7" if part.startswith("xc7") else "ice40" if part.startswith(("ice40", "ice5", "up5k")) else None
+
+
 def collect_inputs(paths: list[Path], family: str | None = None) -> Inputs:
     """Sort inputs into sweep tables and parsed reports.
 
@@ -62,21 +74,27 @@ def collect_inputs(paths: list[Path], family: str | None = None) -> Inputs:
                 table_family = sweep_table_family(file)
                 if table_family is not None:
                     if family and table_family not in ("", family):
-                        inputs.skipped.append(f"{file} (family {table_family})")
+                        inputs.skipped.append(f"{file} (a sweep table of the {table_family} family)")
                     else:
                         inputs.tables.append(file)
                     continue
                 try:
                     report = detect_and_parse(file)
                 except (ValueError, UnicodeDecodeError):
-                    inputs.skipped.append(str(file))
+                    inputs.skipped.append(f"{file} (not a sweep table or known report)")
+                    continue
+                if family and (other := report_family(report)) not in (None, family):
+                    inputs.skipped.append(f"{file} (a report of the {other} family)")
                 else:  # indexing the defaultdict first would leave an empty entry that counts as an input
                     inputs.reports[file.parent].append(report)
         elif path.is_file():
             if is_sweep_table(path):
                 inputs.tables.append(path)
             else:
-                inputs.reports[path.parent].append(detect_and_parse(path))  # errors name the file
+                report = detect_and_parse(path)  # errors name the file
+                if family and (other := report_family(report)) not in (None, family):
+                    raise ValueError(f"fit input {str(path)!r}: a report of the {other} family, not --family {family}")
+                inputs.reports[path.parent].append(report)
         else:
             raise ValueError(f"fit input {str(path)!r} does not exist")
     return inputs
@@ -220,6 +238,12 @@ def calibrate(
             f"from {', '.join(power_fit.sources)}"
         )
         sources.append(f"power from {power_fit.n_static} static / {power_fit.n_dynamic} dynamic point(s)")
+    if not sources:  # e.g. only utilization or timing reports: nothing the fit uses
+        found_in = ", ".join(map(str, paths))
+        raise ValueError(
+            f"fit inputs: nothing to fit for --family {family} in {found_in}: no sweep table, no power report and no "
+            "measurement of this family"
+        )
     data["version"] = version or f"fit-{today}"
     data["created"] = today
     data["source"] = "; ".join(sources) + f" (base: {base_version if base is None else base})"

@@ -60,7 +60,7 @@ def print_fit(outcome: FitOutcome, console: Console) -> None:
     for warning in outcome.warnings:
         console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     for skipped in outcome.inputs.skipped:
-        console.print(f"[dim]skipped (not a sweep table or known report): {skipped}[/dim]", highlight=False)
+        console.print(f"[dim]skipped: {skipped}[/dim]", highlight=False)
 
 
 def print_strategy(results: Sequence[StrategyResult], device: str, console: Console) -> None:
