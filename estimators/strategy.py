@@ -8,6 +8,7 @@ Break-even: T* = t_inf + E_cfg / P_idle; idling wins below it ("Idle is the New 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from contract.devices import Device
@@ -61,8 +62,8 @@ def between_requests(
 
     ``config_energy_uj``/``config_time_ms`` override the device database (e.g. with a measured configuration).
     """
-    if not period_ms > 0:
-        raise ValueError(f"period_ms must be > 0, got {period_ms}")
+    if not 0 < period_ms < math.inf:
+        raise ValueError(f"period_ms must be a finite number > 0, got {period_ms}")
     latency_ms = estimate.latency_us / 1000.0
     if latency_ms > period_ms:
         raise ValueError(f"period_ms {period_ms} is shorter than one inference ({latency_ms:.4g} ms)")

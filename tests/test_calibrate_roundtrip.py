@@ -96,13 +96,19 @@ def _same_predictions(fitted: tuple[float, ...], true: tuple[float, ...]) -> boo
         (["fit", "{table}", "--family", "xc7", "--out", "x.json", "--folds", "1"], "--folds"),
         (["strategy", "--period-ms", "10", "--device", "xc9"], "--device"),
         (["strategy", "--period-ms", "0"], "--period-ms"),
+        (["strategy", "--period-ms", "inf"], "--period-ms: period_ms must be a finite number > 0, got inf"),
+        (
+            ["strategy", "--period-ms", "10", "--device", "ice40up5k", "--calibration", "{xc7}"],
+            "is for the xc7 family, but --device ice40up5k is ice40",
+        ),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_argument(tmp_path: Path, argv: list[str], message: str) -> None:
     from rich.console import Console
 
     table = write_rows(synthetic_rows(40, default_calibration("xc7")), tmp_path / "sweep.csv")
-    args = parse([a.replace("{table}", str(table)) for a in argv])
+    xc7 = Path(__file__).resolve().parents[1] / "estimators" / "calibration" / "xc7.json"
+    args = parse([a.replace("{table}", str(table)).replace("{xc7}", str(xc7)) for a in argv])
     with pytest.raises(ValueError, match=message):
         run_calibrate(args, Console(file=open(tmp_path / "log.txt", "w")))  # noqa: SIM115
 

@@ -215,6 +215,11 @@ def _strategy(args: argparse.Namespace, console: Console) -> int:
     except KeyError as error:
         raise ValueError(f"--device: {error.args[0]}") from None
     calibration = load_calibration(args.calibration) if args.calibration else default_calibration(device.family)
+    if calibration.family != device.family:
+        raise ValueError(
+            f"--calibration {args.calibration}: is for the {calibration.family} family, but --device {device.name} "
+            f"is {device.family}"
+        )
     if args.design is None:
         q = FixedFormat(8, 4)
         design = AcceleratorDesign((DenseLayer(16, 8, "relu", q, FixedFormat(8, 6), q),), device.name, 32.0)
