@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -32,7 +31,7 @@ Scalar = int | float | str | bool
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # NaN passes every bound check
 
 
 class Choices(Strict):
@@ -121,8 +120,6 @@ def _bounded(low: float, high: float | None, integer: bool = True, low_open: boo
             kind_ok = isinstance(value, int) if integer else isinstance(value, int | float)
             if isinstance(value, bool) or not kind_ok:
                 raise ValueError(f"values must be {'integers' if integer else 'numbers'}, got {value!r}")
-            if not math.isfinite(value):  # NaN passes every comparison below
-                raise ValueError(f"values must be finite numbers, got {value!r}")
             below = value <= low if low_open else value < low
             if below or (high is not None and value > high):
                 allowed = f"{'>' if low_open else '>='} {low}" + ("" if high is None else f" and <= {high}")

@@ -53,10 +53,11 @@ def with_changes(**sections: dict) -> dict:
         ({"training": {"epochs": True}}, "training.epochs: values must be numbers, not true/false"),
         ({"model": {"hidden_layers": {"low": True, "high": 2}}}, "model.hidden_layers: values must be numbers"),
         ({"model": {"width": {"choices": [8, True]}}}, "model.width: values must be integers, got True"),
-        ({"hardware": {"clock_mhz": float("nan")}}, "hardware.clock_mhz: values must be finite numbers, got nan"),
+        ({"hardware": {"clock_mhz": float("nan")}}, "hardware.clock_mhz: Input should be a finite number"),
+        ({"application": {"period_ms": float("nan")}}, "application.period_ms: Input should be a finite number"),
         (
             {"training": {"learning_rate": {"low": 0.001, "high": float("nan")}}},
-            "training.learning_rate: values must be finite numbers, got nan",
+            "training.learning_rate.high: Input should be a finite number",
         ),
         (
             {"hardware": {"mcu_tail_layers": {"low": 0, "high": 3}}},
