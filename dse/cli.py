@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape  # messages quote user text such as `[and ...]`
 
+from dse.arguments import whole_number
 from dse.errors import ConfigError, SearchAborted, StorageFailed, VerificationFailed, not_a_file
 from dse.report_table import FORMATS
 
@@ -21,28 +22,6 @@ def describe_os_error(error: OSError) -> str:
     where = f"{error.filename}: " if error.filename else ""
     hint = {13: " (is the folder read-only?)", 28: " (free some space, then rerun the same command to resume)"}
     return f"{where}{error.strerror or error}{hint.get(error.errno or 0, '')}"
-
-
-def _positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1 (argparse names the option and exits 2 otherwise)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
-    return value
-
-
-def _port(text: str) -> int:
-    """argparse type: a TCP port, 0 (any free one) to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a port number 0..65535, got {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number 0..65535 (0: any free port), got {value}")
-    return value
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -134,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("search_file", type=Path)
     run.add_argument("--results-dir", type=Path, default=None, help="default: results/<study.name>")
     run.add_argument(
-        "--n-trials", type=_positive_int, default=None, help="total completed trials wanted (overrides the file)"
+        "--n-trials", type=whole_number(1), default=None, help="total completed trials wanted (overrides the file)"
     )
     run.add_argument("--calibration", type=Path, default=None, help="calibration file for the estimators")
     run.set_defaults(handler=_run)
@@ -174,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard = commands.add_parser("dashboard", help="optuna-dashboard for a study, on 127.0.0.1 (Ctrl-C stops it)")
     dashboard.add_argument("results_dir", type=Path)
-    dashboard.add_argument("--port", type=_port, default=8080, help="default 8080; 0 picks a free port")
+    dashboard.add_argument(
+        "--port", type=whole_number(0, 65535, "a port number"), default=8080, help="default 8080; 0 picks a free port"
+    )
     dashboard.set_defaults(handler=_dashboard)
 
     calibrate = commands.add_parser("calibrate", help="fit the estimators to synthesis and measurements")

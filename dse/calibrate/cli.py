@@ -9,18 +9,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from dse.arguments import whole_number
+
 _FORCE_HELP = "replace an existing --out file"
-
-
-def _seed(text: str) -> int:
-    """argparse type: a seed, a whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {value}")
-    return value
 
 
 def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,7 +22,7 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     sweep.add_argument("--out", type=Path, required=True, help="CSV table to write")
     sweep.add_argument("--samples", type=int, default=200, help="number of configurations (default 200)")
     sweep.add_argument("--jobs", type=int, default=2, help="parallel synthesis processes (default 2)")
-    sweep.add_argument("--seed", type=_seed, default=0, help="configuration and weight seed (default 0)")
+    sweep.add_argument("--seed", type=whole_number(0), default=0, help="configuration and weight seed (default 0)")
     sweep.add_argument("--cache-dir", type=Path, default=Path(".cache/dse-calibrate"), help="result cache")
     sweep.add_argument(
         "--fmax",
