@@ -138,29 +138,42 @@ NUMERIC_COLUMNS = tuple(
 )
 
 
+def read_sweep_rows(path: Path, required: Sequence[str], missing_hint: str = "") -> list[tuple[int, dict[str, str]]]:
+    """(line, row) of the rows of one sweep CSV that synthesized (a row with an 'error' is a failure, not data),
+    after checking that the file is a readable table with the ``required`` columns."""
+    try:
+        with Path(path).open(newline="") as handle:
+            table = list(csv.DictReader(handle))
+    except FileNotFoundError:
+        raise ValueError(f"sweep table {str(path)!r} does not exist") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"sweep table {str(path)!r}: not a text CSV file") from None
+    missing = [c for c in required if table and c not in table[0]]
+    if not table or missing:
+        raise ValueError(f"sweep table {str(path)!r}: empty or missing columns {missing}{missing_hint}")
+    return [(line, row) for line, row in enumerate(table, start=2) if not row.get("error")]  # line 1: the header
+
+
+def require_numbers(path: Path, line: int, row: dict[str, str], columns: Iterable[str]) -> None:
+    """Refuse a cell of ``columns`` that is not a number, naming the table, line and column."""
+    for column in columns:
+        try:
+            float(row[column])
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"sweep table {str(path)!r}, line {line}, column {column!r}: {row[column]!r} is not a number"
+            ) from None
+
+
 def read_tables(paths: Iterable[Path]) -> list[dict[str, str]]:
-    """Rows of sweep CSVs that synthesized successfully (rows with an 'error' are failures, not data)."""
+    """Rows of dense sweep CSVs that synthesized successfully, their numbers checked."""
     rows: list[dict[str, str]] = []
     for path in paths:
-        try:
-            with Path(path).open(newline="") as handle:
-                table = list(csv.DictReader(handle))
-        except FileNotFoundError:
-            raise ValueError(f"sweep table {str(path)!r} does not exist") from None
-        missing = [c for c in (*CONFIG_COLUMNS, *FITTED, *RULES) if table and c not in table[0]]
-        if not table or missing:
-            raise ValueError(f"sweep table {str(path)!r}: empty or missing columns {missing}")
-        kept = [(line, row) for line, row in enumerate(table, start=2) if not row.get("error")]  # line 1: header
+        kept = read_sweep_rows(path, (*CONFIG_COLUMNS, *FITTED, *RULES))
         for line, row in kept:
             # Content columns may be absent or empty (tables made before them): then the row is full-range.
             present = [c for c in CONTENT_COLUMNS if row.get(c) not in (None, "")]
-            for column in (*NUMERIC_COLUMNS, *present):
-                try:
-                    float(row[column])
-                except (TypeError, ValueError):
-                    raise ValueError(
-                        f"sweep table {str(path)!r}, line {line}, column {column!r}: {row[column]!r} is not a number"
-                    ) from None
+            require_numbers(path, line, row, (*NUMERIC_COLUMNS, *present))
         rows += [row for _, row in kept]
     return rows
 

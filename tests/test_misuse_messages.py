@@ -111,7 +111,7 @@ def test_kind_fit_messages_name_the_option_or_table(tmp_path: Path, capsys: pyte
     code, err = _calibrate([*fit, out, "--kind", "transformer", str(CONV_TABLE)], capsys)
     assert code == 2 and "--kind: unknown layer kind 'transformer'; allowed: dense, conv1d" in err
     code, err = _calibrate([*fit, out, "--kind", "conv1d", str(DENSE_TABLE)], capsys)
-    assert code == 2 and "not a table of `dse calibrate sweep --kind conv1d` (no column 'kind')" in err
+    assert code == 2 and "missing columns ['kind', 'layer'] for a table of `dse calibrate sweep --kind conv1d`" in err
     rows = list(csv.DictReader(CONV_TABLE.open(newline="")))
     rows[3]["lut"] = "12k"
     bad = tmp_path / "bad.csv"
@@ -120,7 +120,7 @@ def test_kind_fit_messages_name_the_option_or_table(tmp_path: Path, capsys: pyte
         writer.writeheader()
         writer.writerows(rows)
     code, err = _calibrate([*fit, out, "--kind", "conv1d", str(bad)], capsys)
-    assert code == 2 and "bad.csv', sample 3, column 'lut': '12k' is not a number" in err
+    assert code == 2 and "bad.csv', line 5, column 'lut': '12k' is not a number" in err
     before = bad.read_bytes()
     code, err = _calibrate([*fit, str(bad), "--kind", "conv1d", str(bad)], capsys)
     assert code == 2 and "is also an input" in err and bad.read_bytes() == before

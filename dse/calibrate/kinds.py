@@ -30,6 +30,7 @@ from dse.calibrate.sweep import MEASURED, generator_version
 from dse.errors import not_a_file
 from estimators.calibration import default_calibration
 from estimators.conv import conv_parts
+from estimators.fit import read_sweep_rows, require_numbers
 from estimators.kind_fit import PARTS
 from estimators.pool import pool_parts
 from estimators.recurrent import recurrent_parts
@@ -162,34 +163,22 @@ def _errors(predicted: np.ndarray, measured: np.ndarray) -> dict[str, float]:
     return {"mape": round(float(relative.mean()), 4), "max_rel": round(float(relative.max()), 4)}
 
 
-_FIT_COLUMNS = ("sample", "family", "kind", "layer", "error", "lut", "ff")  # what fit_kind reads
+_FIT_COLUMNS = ("sample", "family", "kind", "layer", "lut", "ff")  # what fit_kind reads
 
 
 def _kind_rows(table: Path, kind: str, family: str) -> list[dict[str, Any]]:
     """The rows of one `dse calibrate sweep --kind` table that synthesized a ``kind`` layer for ``family``."""
     if not table.is_file():
         raise ValueError(f"fit input: {not_a_file(table)}")
-    try:
-        with table.open(newline="") as handle:
-            reader = csv.DictReader(handle)
-            if missing := [c for c in _FIT_COLUMNS if c not in (reader.fieldnames or [])]:
-                raise ValueError(
-                    f"sweep table {str(table)!r}: not a table of `dse calibrate sweep --kind {kind}` (no column "
-                    f"{missing[0]!r}); a dense table is fitted without --kind"
-                )
-            rows = [r for r in reader if not r["error"] and r["kind"] == kind and r["family"] == family]
-    except UnicodeDecodeError:
-        raise ValueError(f"sweep table {str(table)!r}: not a text CSV file") from None
-    for row in rows:
-        for column in ("lut", "ff"):
-            try:
-                float(row[column])
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"sweep table {str(table)!r}, sample {row['sample']}, column {column!r}: {row[column]!r} is not "
-                    "a number"
-                ) from None
-    return rows
+    hint = f" for a table of `dse calibrate sweep --kind {kind}`; a dense table is fitted without --kind"
+    kept = [
+        (line, row)
+        for line, row in read_sweep_rows(table, _FIT_COLUMNS, hint)
+        if row["kind"] == kind and row["family"] == family
+    ]
+    for line, row in kept:
+        require_numbers(table, line, row, ("lut", "ff"))
+    return [row for _, row in kept]
 
 
 def fit_kind(tables: list[Path], kind: str, family: str, folds: int = 5) -> dict[str, Any]:
