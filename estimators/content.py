@@ -33,8 +33,13 @@ class RomContent:
     constant_weights: tuple[int, ...]  # a one-word ROM's codes, per lane slot (p*SIMD + s): constant products
     live_weight_bits: int  # weight bits, summed over lane slots, that are not 0 in every word: a LUT product's rows
     signed_slots: int  # lane slots whose sign bit is not 0 in every word: the sign-extension part of their product
-    leading_zero_slots: int = 0  # the last lane slots (the word's top bits) that are 0 in every word
     zero_slots: tuple[bool, ...] = ()  # per lane slot: 0 in every word (empty when unknown, e.g. a sweep-table row)
+
+    @property
+    def leading_zero_slots(self) -> int:
+        """The last lane slots (the word's top bits) that are 0 in every word."""
+        live = [slot for slot, zero in enumerate(self.zero_slots) if not zero]
+        return len(self.zero_slots) - (live[-1] + 1 if live else 0)
 
 
 # Sweep-table columns that record a row's content (dse calibrate sweep writes them, the fit reads them back).
@@ -68,10 +73,8 @@ def rom_content(layer: DenseLayer | Conv1dLayer | RecurrentLayer, weight: np.nda
     # Only a one-word ROM is seen as constants by yosys: a registered read of a deeper ROM stays a multiplier
     # operand even where a slot holds one code in every word.
     constants = tuple(int(code) for code in words[0]) if len(words) == 1 else ()
-    zero_slots = ~words.astype(bool).any(axis=0)
-    leading = len(zero_slots) - int(np.flatnonzero(~zero_slots)[-1]) - 1 if (~zero_slots).any() else len(zero_slots)
-    zero = tuple(bool(z) for z in zero_slots)
-    return RomContent(kept, int(constant.sum()), constants, int(live.sum()), int(live[:, -1].sum()), leading, zero)
+    zero = tuple(bool(z) for z in ~words.astype(bool).any(axis=0))
+    return RomContent(kept, int(constant.sum()), constants, int(live.sum()), int(live[:, -1].sum()), zero)
 
 
 def distinct_rom_columns(layer: DenseLayer, weight: np.ndarray) -> int:

@@ -81,10 +81,18 @@ def window_buffer(layer: Conv1dLayer, family: str, ports: int | None = None) -> 
     return lut, ff, bram
 
 
-def conv_parts(layer: Conv1dLayer, calibration: Calibration, content: RomContent | None = None) -> dict[str, float]:
+def conv_parts(
+    layer: Conv1dLayer,
+    calibration: Calibration,
+    content: RomContent | None = None,
+    buffer: tuple[float, float, float] | None = None,
+) -> dict[str, float]:
     """The parts the conv1d fit scales: the dense engine's products and the rest of it (both from the fitted dense
-    model, with the ROM's content after training) and the window buffer with its read-address table (rules)."""
-    buffer_lut, buffer_ff, _ = window_buffer(layer, calibration.bram_kind, live_copies(layer, calibration, content))
+    model, with the ROM's content after training) and the window buffer with its read-address table (rules).
+    ``buffer``: window_buffer's numbers when the caller has them already."""
+    if buffer is None:
+        buffer = window_buffer(layer, calibration.bram_kind, live_copies(layer, calibration, content))
+    buffer_lut, buffer_ff, _ = buffer
     parts = engine_parts(engine_view(layer), calibration, content)
     return parts | {"buffer_lut": buffer_lut, "buffer_ff": buffer_ff}
 
@@ -94,9 +102,10 @@ def conv_numbers(layer: Conv1dLayer, calibration: Calibration, content: RomConte
     calibrate fit --kind conv1d`), the unfitted prior (1, 1, 1, 0) for a family without a fit. ``content``: what
     the trained weights keep (estimators.content), None before training."""
     family = calibration.bram_kind
-    parts = conv_parts(layer, calibration, content)
+    buffer = window_buffer(layer, family, live_copies(layer, calibration, content))  # once: the search's hot path
+    parts = conv_parts(layer, calibration, content, buffer)
     lut, ff = scaled(parts, kind_coefficients("conv1d", family, (1.0, 1.0, 1.0, 0.0)))
-    _, _, buffer_bram = window_buffer(layer, family, live_copies(layer, calibration, content))
+    buffer_bram = buffer[2]
     view = engine_view(layer)
     # The DSP count keeps to the rule: the dense engine's content rules (estimators.dense.content_dsps) do not hold
     # for this template (a two-word ROM's zero top slot keeps its DSP here: benchmarks/trained_conv.py).
