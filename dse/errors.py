@@ -29,3 +29,11 @@ def not_a_file(path: Path | str, shown: Path | str | None = None) -> str:
     the field."""
     name = repr(str(path if shown is None else shown))
     return f"{name} is a folder, not a file" if Path(path).is_dir() else f"file {name} does not exist"
+
+
+def file_in_the_way(folder: Path) -> Path | None:
+    """The file that keeps ``folder`` from being a folder: ``folder`` itself or its nearest existing parent, when
+    that is not a directory; None when the folder exists or can be made."""
+    folder = Path(folder).resolve()
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    return existing if existing is not None and not existing.is_dir() else None

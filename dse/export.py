@@ -16,7 +16,7 @@ from rich.console import Console
 from contract.design import AcceleratorDesign
 from contract.reference import LayerWeights, load_weights, run_reference
 from dse.config import SearchConfig
-from dse.errors import VerificationFailed
+from dse.errors import VerificationFailed, file_in_the_way
 from dse.evaluate import dataset_for
 from dse.labels import LABELS_FILE, label_mapping
 from dse.pick import by_number, pick_by_expression, selection_warning
@@ -104,9 +104,8 @@ def prepare_out(out: Path, results_dir: Path, force: bool) -> None:
     target, study = out.resolve(), results_dir.resolve()
     if target == study or study in target.parents or target in study.parents:
         raise ValueError(f"--out {out}: must be outside the study folder {results_dir} (and not contain it)")
-    parent = next((p for p in target.parents if p.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise ValueError(f"--out {out}: {parent} is a file, not a folder")
+    if (blocking := file_in_the_way(target.parent)) is not None:
+        raise ValueError(f"--out {out}: {blocking} is a file, not a folder")
     if not target.exists():
         return
     if not target.is_dir():

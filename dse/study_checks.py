@@ -10,6 +10,7 @@ import optuna
 import yaml
 
 from dse.config import ConfigError, SearchConfig, param_values
+from dse.errors import file_in_the_way
 from dse.space import sample_candidate
 from estimators import get_device, load_calibration
 
@@ -40,8 +41,7 @@ def changed_fields(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 def check_results_dir(config: SearchConfig, results_dir: Path) -> None:
     """Create the results folder; refuse a changed search file over an existing study (see RESUMABLE_CHANGES)."""
-    blocking = next((p for p in (results_dir, *results_dir.parents) if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
+    if (blocking := file_in_the_way(results_dir)) is not None:
         raise ValueError(
             f"results folder {results_dir}: {blocking} is a file, not a folder; choose another folder "
             "(--results-dir or study.results_dir)"

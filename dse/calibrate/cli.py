@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from dse.arguments import whole_number
+from dse.errors import file_in_the_way
 
 _FORCE_HELP = "replace an existing --out file"
 
@@ -73,16 +74,14 @@ def check_out_file(path: Path, option: str = "--out", force: bool = True) -> Non
     ``force``) an existing file."""
     if path.is_dir():
         raise ValueError(f"{option} {path}: is a folder; give a file name")
-    parent = next((p for p in path.resolve().parents if p.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise ValueError(f"{option} {path}: {parent} is a file, not a folder")
+    if (blocking := file_in_the_way(path.resolve().parent)) is not None:
+        raise ValueError(f"{option} {path}: {blocking} is a file, not a folder")
     if not force and path.exists():
         raise FileExistsError(f"{option} {path}: exists; add --force to replace it")
 
 
 def check_cache_dir(path: Path) -> None:
-    blocking = next((p for p in (path.resolve(), *path.resolve().parents) if p.exists() and not p.is_dir()), None)
-    if blocking is not None:
+    if (blocking := file_in_the_way(path)) is not None:
         raise ValueError(f"--cache-dir {path}: {blocking} is a file, not a folder")
 
 
