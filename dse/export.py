@@ -119,13 +119,14 @@ def prepare_out(out: Path, results_dir: Path, force: bool) -> None:
             f"--out {out}: not written by `dse export` (no {EXPORT_MARKER} file); --force replaces only earlier "
             "exports, so choose a new folder or empty this one yourself"
         )
-    if not _marker_lists_files(target):
+    listed = exported_files(target)
+    if listed is None:
         raise ValueError(
             f"--out {out}: its {EXPORT_MARKER} lists no files (an export by an older dse, or one that was killed "
             "while writing), so --force cannot tell its files from yours; remove the folder yourself or choose a "
             "new one"
         )
-    if foreign := files_not_exported(target):
+    if foreign := [name for name in _files_under(target) if name != EXPORT_MARKER and name not in listed]:
         shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
         raise ValueError(
             f"--out {out}: holds files the earlier export did not write ({shown}); --force replaces only what "
@@ -138,15 +139,10 @@ def _files_under(folder: Path) -> list[str]:
     return sorted(path.relative_to(folder).as_posix() for path in folder.rglob("*") if not path.is_dir())
 
 
-def _marker_lists_files(out: Path) -> bool:
-    return (out / EXPORT_MARKER).read_text(errors="replace").partition("\n")[0].endswith("files:")
-
-
-def files_not_exported(out: Path) -> list[str]:
-    """Files under ``out`` that its marker does not list (all of them when the marker lists none)."""
-    lines = (out / EXPORT_MARKER).read_text(errors="replace").splitlines()
-    listed = set(lines[1:]) if _marker_lists_files(out) else set()
-    return [name for name in _files_under(out) if name != EXPORT_MARKER and name not in listed]
+def exported_files(out: Path) -> set[str] | None:
+    """The files an export's marker lists as written by it; None when it lists none (an older dse, a killed export)."""
+    head, _, listing = (out / EXPORT_MARKER).read_text(errors="replace").partition("\n")
+    return set(listing.splitlines()) if head.endswith("files:") else None
 
 
 _BEING_WRITTEN = "being written by dse export of"
@@ -165,9 +161,10 @@ def _marker_lists_written_files(export: Callable[P, R]) -> Callable[P, R]:
         finally:
             out = Path(kwargs["out"])  # type: ignore[arg-type]
             marker = out / EXPORT_MARKER
-            if marker.is_file() and marker.read_text(errors="replace").startswith(_BEING_WRITTEN):  # this run's own
+            head = marker.read_text(errors="replace").partition("\n")[0] if marker.is_file() else ""
+            if head.startswith(_BEING_WRITTEN):  # this run's own marker
                 written = [name for name in _files_under(out) if name != EXPORT_MARKER]
-                head = marker.read_text().splitlines()[0].replace(_BEING_WRITTEN, "written by dse export of")
+                head = head.replace(_BEING_WRITTEN, "written by dse export of")
                 marker.write_text(f"{head}; files:\n" + "".join(f"{name}\n" for name in written))
 
     return listed
