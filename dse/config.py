@@ -504,6 +504,14 @@ class ExecutionSection(Strict):
         return self
 
 
+def check_mcu_layers(hardware: Any, layers: int, network: str = "the network") -> None:
+    """Refuse MCU head/tail layer counts above what ``network`` has. Every value counts, not just the smallest: a
+    larger one would be capped, the same design under another name."""
+    for name in ("mcu_head_layers", "mcu_tail_layers"):
+        if (most := max(param_values(getattr(hardware, name)))) > layers:
+            raise ValueError(f"hardware.{name}: {most} is more than {network} has layers (at most {layers})")
+
+
 def searched_keys(section: BaseModel) -> list[str]:
     """Keys of a section given as a range or choices (what a search varies)."""
     return [name for name, value in section if isinstance(value, IntRange | FloatRange | Choices)]
@@ -530,14 +538,7 @@ class SearchConfig(Strict):
             raise ValueError(f"objectives: each objective at most once, got {names}")
         if min(param_values(self.training.epochs)) < 1 and self.model.family != "pretrained":
             raise ValueError("training.epochs: values must be >= 1 (0, no training, is only for a pretrained model)")
-        layers = self.model.max_layers()
-        # Every value, not just the smallest: a larger one would be capped, the same design under another name.
-        head = max(param_values(self.hardware.mcu_head_layers))
-        if head > layers:
-            raise ValueError(f"hardware.mcu_head_layers: {head} is more than the network has layers (at most {layers})")
-        tail = max(param_values(self.hardware.mcu_tail_layers))
-        if tail > layers:
-            raise ValueError(f"hardware.mcu_tail_layers: {tail} is more than the network has layers (at most {layers})")
+        check_mcu_layers(self.hardware, self.model.max_layers())
         if self.quantization.per_layer and self.model.family in ("conv1d", "lstm"):
             raise ValueError(
                 f"quantization.per_layer: supported for the mlp and pretrained families, not {self.model.family} yet"

@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from contract.devices import Device
 from contract.reference import load_weights
 from dse import faults
-from dse.config import QUALITY_OBJECTIVES, PretrainedSection, SearchConfig, param_values
+from dse.config import QUALITY_OBJECTIVES, PretrainedSection, SearchConfig, check_mcu_layers, param_values
 from dse.designs import append_designs, design_row
 from dse.errors import SearchAborted, StorageFailed
 from dse.evaluate import dataset_for, train_candidate, validation_splits
@@ -374,12 +374,7 @@ def run_search(
     dataset = dataset_for(config.dataset, config.study.seed)  # fails early on a bad dataset
     if isinstance(config.model, PretrainedSection):  # and on a bad model file, before the study is created
         layers = pretrained_layers(config.model, dataset.n_features, dataset.n_outputs)
-        for name in ("mcu_head_layers", "mcu_tail_layers"):  # the search file could not know the layer count
-            if (most := max(param_values(getattr(config.hardware, name)))) > len(layers):
-                raise ValueError(
-                    f"hardware.{name}: {most} is more than the model '{config.model.path.name}' has layers "
-                    f"({len(layers)})"
-                )
+        check_mcu_layers(config.hardware, len(layers), f"the model '{config.model.path.name}'")  # now known
     check_results_dir(config, results_dir)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = open_study(config, results_dir)
