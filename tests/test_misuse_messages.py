@@ -151,7 +151,7 @@ def test_fit_of_a_folder_without_any_known_input_writes_nothing(
     (folder / "readme.txt").write_text("not a report")
     out = tmp_path / "cal.json"
     code, err = _calibrate(["fit", str(folder), "--family", "xc7", "--out", str(out)], capsys)
-    assert code == 2 and "no sweep table, power report or measurement found in" in err
+    assert code == 2 and f"nothing to fit for --family xc7 in {folder}: no sweep table, power report or" in err
     assert not out.exists()
 
 

@@ -85,7 +85,7 @@ def collect_inputs(paths: list[Path], family: str | None = None) -> Inputs:
                     continue
                 if family and (other := report_family(report)) not in (None, family):
                     inputs.skipped.append(f"{file} (a report of the {other} family)")
-                else:  # indexing the defaultdict first would leave an empty entry that counts as an input
+                else:
                     inputs.reports[file.parent].append(report)
         elif path.is_file():
             if is_sweep_table(path):
@@ -182,9 +182,6 @@ def calibrate(
     data = copy.deepcopy(base_dict(family, base))
     prior = Calibration.from_dict(data)
     base_version = data.get("version")
-    if not inputs.tables and not any(inputs.reports.values()):
-        found_in = ", ".join(map(str, paths))
-        raise ValueError(f"fit inputs: no sweep table, power report or measurement found in {found_in}")
     today = dt.date.today().isoformat()
     sources = []
     resource_fit = limits = None
@@ -238,10 +235,10 @@ def calibrate(
             f"from {', '.join(power_fit.sources)}"
         )
         sources.append(f"power from {power_fit.n_static} static / {power_fit.n_dynamic} dynamic point(s)")
-    if not sources:  # e.g. only utilization or timing reports: nothing the fit uses
+    if not sources:  # no usable input, or e.g. only utilization or timing reports: nothing the fit uses
         found_in = ", ".join(map(str, paths))
         raise ValueError(
-            f"fit inputs: nothing to fit for --family {family} in {found_in}: no sweep table, no power report and no "
+            f"fit inputs: nothing to fit for --family {family} in {found_in}: no sweep table, power report or "
             "measurement of this family"
         )
     data["version"] = version or f"fit-{today}"
