@@ -299,3 +299,19 @@ def synthesize(
         netlist=work_dir / NETLIST_VERILOG,
         work_dir=work_dir,
     )
+
+
+def synthesize_product(in_bits: int, weight_bits: int, family: str, work_dir: Path) -> int:
+    """LUTs of one shift-and-add product alone (generator.product_probe), synthesized as the engine is."""
+    from generator.product_probe import PROBE_ENTITY, product_probe_vhdl
+    from generator.vhdl import COMPILE_ORDER_FILE
+
+    files = {f"{PROBE_ENTITY}.vhd": product_probe_vhdl(in_bits, weight_bits), COMPILE_ORDER_FILE: f"{PROBE_ENTITY}.vhd"}
+    write_files(files, work_dir, force=True)
+    ghdl_to_verilog(files, PROBE_ENTITY, work_dir, {})
+    synth = "synth_xilinx -flatten -family xc7" if family == "xc7" else "synth_ice40 -dsp"
+    script = f"read_verilog {FIXED_VERILOG}\n{synth} -top {PROBE_ENTITY}\ntee -q -o stat.json stat -json\n"
+    (work_dir / "synth.ys").write_text(script)
+    run_tool(["yosys", "-q", "-s", "synth.ys"], work_dir, "yosys.log")
+    cells = json.loads((work_dir / "stat.json").read_text())["design"]["num_cells_by_type"]
+    return int(resources_from_cells({name: int(count) for name, count in cells.items()}, family)["lut"])

@@ -100,9 +100,12 @@ def requant_vhdl(layer: DenseLayer) -> str:
 
 
 def _multiplier(layer: DenseLayer) -> dict[str, str]:
+    return multiplier_parts(layer.in_fmt.total_bits, layer.weight_fmt.total_bits, layer.folding.multiplier)
+
+
+def multiplier_parts(bx: int, bw: int, multiplier: str) -> dict[str, str]:
     """The product of one lane slot: ``*`` (DSP blocks where the tools see fit) or shift-and-add in LUTs."""
-    bx, bw = layer.in_fmt.total_bits, layer.weight_fmt.total_bits
-    if layer.folding.multiplier == "dsp":
+    if multiplier == "dsp":
         return {"multiply_variables": "", "multiply_body": "            product(s) <= w * x;", "product_attribute": ""}
     # No '*' operator, so no tool maps it to a DSP block; the attribute tells Vivado the same.
     # Partial products gated by the bits of x (an AND that folds into each adder's LUT), the sign bit's subtracted.
