@@ -25,7 +25,8 @@ FEATURES = (
     "clamp_mux_one_bits",  # output select with one active clamp
     "sign_select_bits",  # output select when both thresholds are 0: high or 0 by the accumulator's sign
     "soft_mult_bits",  # '*' too narrow for a DSP, built by the tools in LUTs: lanes x SIMD x Bx x Bw
-    "shift_add_bits",  # multiplier 'lut' (shift-and-add, Bx - 1 adders): lanes x SIMD x (Bx - 1) x Bw ...
+    "shift_add_bits",  # multiplier 'lut' (shift-and-add, Bx - 1 adders): lanes x SIMD x the measured LUTs of one
+    # product (ShiftAddTable) where the family has a table, else lanes x SIMD x (Bx - 1) x Bw ...
     "shift_add_sq_bits",  # ... plus the sign-extended upper part of each adder: lanes x SIMD x (Bx - 1) x Bx
     "const_mult_bits",  # soft products by a one-word ROM (constant weights, folded by synthesis): lanes x Bx x Bw
     "small_rom_mult_bits",  # tool-built products by a ROM of 2..4 words (a choice among constant products): x depth
@@ -114,6 +115,44 @@ class DspRule:
         return self.table[a_bits][b_bits] if a_bits <= 32 and b_bits <= 32 else self._count(a_bits, b_bits)
 
 
+def adder_bits(in_bits: int, weight_bits: int) -> float:
+    """Roughly the adder bits of a shift-and-add product: Bx rows (the sign row included) of Bw + Bx / 2 bits."""
+    return in_bits * (weight_bits + in_bits / 2)
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftAddTable:
+    """LUTs of one shift-and-add product alone, per operand width (scripts/measure_shift_add.py): yosys/ABC maps
+    the adder rows unevenly across widths, which no linear feature follows. Widths outside the measured square
+    take its nearest entry, scaled by the adder bits they add (adder_bits)."""
+
+    min_bits: int
+    luts: tuple[tuple[float, ...], ...]  # luts[Bx - min_bits][Bw - min_bits]
+    # table[Bx][Bw] for every width a FixedFormat allows (0..32): the estimator's hot path indexes it directly.
+    table: tuple[tuple[float, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        top = self.min_bits + len(self.luts) - 1
+        if self.min_bits < 1 or not self.luts or any(len(row) != len(self.luts) for row in self.luts):
+            raise ValueError("shift_add_luts: min_bits must be >= 1 and luts a non-empty square table")
+
+        def entry(bx: int, bw: int) -> float:
+            nx, nw = (min(max(bits, self.min_bits), top) for bits in (bx, bw))
+            return self.luts[nx - self.min_bits][nw - self.min_bits] * adder_bits(bx, bw) / adder_bits(nx, nw)
+
+        object.__setattr__(self, "table", tuple(tuple(entry(a, b) for b in range(33)) for a in range(33)))
+
+
+def _shift_add_table(data: dict[str, Any], where: str) -> ShiftAddTable | None:
+    table = data.get("shift_add_luts")
+    if table is None:
+        return None
+    try:
+        return ShiftAddTable(int(table["min_bits"]), tuple(tuple(float(v) for v in row) for row in table["luts"]))
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{where}: shift_add_luts needs min_bits >= 1 and a square table 'luts' of numbers") from None
+
+
 @dataclass(frozen=True)
 class Calibration:
     family: str
@@ -135,6 +174,7 @@ class Calibration:
     # iCE40 logic cells of a dense engine's flip-flops per feature: the FF coefficient times its group's packing
     # (PACKING_GROUPS); None: every flip-flop counts packing[1].
     packing_ff: tuple[float, ...] | None = None
+    shift_add: ShiftAddTable | None = None  # the family's measured shift-and-add products (None: rows x Bw)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], path: str = "") -> Calibration:
@@ -173,6 +213,7 @@ class Calibration:
             timing=tuple(tuple(timing["paths"][p][n] for n in names) for p, names in TIMING_PATHS.items()),
             packing=None if packing is None else (float(packing["lut"]), float(packing["ff"])),
             packing_ff=_packing_ff(packing, ff, where),
+            shift_add=_shift_add_table(data, where),
         )
 
 

@@ -8,7 +8,7 @@ from operator import mul
 
 from contract.layers.dense import DenseLayer
 from estimators.base import LayerEstimate, LayerNumbers
-from estimators.calibration import Calibration, ff_cells
+from estimators.calibration import Calibration, ShiftAddTable, ff_cells
 from estimators.content import RomContent, max_distinct_columns
 
 # (depth, width) aspect ratios of one block: RAMB18E1 on 7-series, SB_RAM40_4K on iCE40.
@@ -44,13 +44,18 @@ def dsps_per_product(layer: DenseLayer, calibration: Calibration) -> int:
 
 
 def dense_features(
-    layer: DenseLayer, dsps: int, rom_words_per_lut: int = 64, content: RomContent | None = None
+    layer: DenseLayer,
+    dsps: int,
+    rom_words_per_lut: int = 64,
+    content: RomContent | None = None,
+    shift_add: ShiftAddTable | None = None,
 ) -> tuple[float, ...]:
     """Structural features in the order of estimators.calibration.FEATURES (hardware: generator.vhdl).
 
     ``content``: what synthesis keeps of the real weights (estimators.content); None before training, when every
-    product bit counts and every ROM column the depth allows. The hot path of every search: plain local
-    arithmetic on numbers the layer derived once.
+    product bit counts and every ROM column the depth allows. ``shift_add``: the family's measured shift-and-add
+    products (Calibration.shift_add). The hot path of every search: plain local arithmetic on numbers the layer
+    derived once.
     """
     folding = layer.folding
     pe, simd = folding.pe, folding.simd
@@ -77,7 +82,7 @@ def dense_features(
     else:
         kept = content.kept_columns
         live_share, signed_share = content.live_weight_bits / (lanes * bw), content.signed_slots / lanes
-    soft_mult = shift_add = shift_add_sq = const_mult = small_rom_mult = few_input = soft_prod = dsp_mults = 0
+    soft_mult = shift_add_bits = shift_add_sq = const_mult = small_rom_mult = few_input = soft_prod = dsp_mults = 0
     if dsps:
         dsp_mults = lanes
     else:
@@ -95,7 +100,8 @@ def dense_features(
         elif folding.multiplier == "lut":
             # Bx - 1 adders: the partial product of x(0) only enters the first (generator.vhdl._multiplier).
             rows = lanes * (bx - 1)
-            shift_add, shift_add_sq = rows * bw * live_share, rows * bx * signed_share
+            per_product = bw * (bx - 1) if shift_add is None else shift_add.table[bx][bw]
+            shift_add_bits, shift_add_sq = lanes * per_product * live_share, rows * bx * signed_share
         else:
             soft_mult = lanes * bx * bw * live_share
     if layer.rom_storage == "bram":
@@ -125,7 +131,7 @@ def dense_features(
         pe * mux_one,
         pe * sign_select,
         soft_mult,
-        shift_add,
+        shift_add_bits,
         shift_add_sq,
         const_mult,
         small_rom_mult,
@@ -186,10 +192,10 @@ def dense_numbers(layer: DenseLayer, calibration: Calibration, content: RomConte
     dsps = dsps_per_product(layer, calibration)
     kind = calibration.bram_kind
     if content is None:
-        features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind])
+        features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], None, calibration.shift_add)
         dsp_blocks, bram = dsps * layer.folding.pe * layer.folding.simd, layer_bram(layer, kind)
     else:
-        features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], content)
+        features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], content, calibration.shift_add)
         dsp_blocks = content_dsps(layer, calibration, content)
         bram = layer_bram(layer, kind, content.constant_columns)
     ff = sum(map(mul, calibration.ff, features))

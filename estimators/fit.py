@@ -235,7 +235,7 @@ def design_matrix(
     per_layer = contents if contents is not None else [None] * len(layers)
     return np.array(
         [
-            dense_features(layer, dsps_per_product(layer, calibration), words, content)
+            dense_features(layer, dsps_per_product(layer, calibration), words, content, calibration.shift_add)
             for layer, content in zip(layers, per_layer, strict=True)
         ]
     )

@@ -59,7 +59,7 @@ def engine_parts(view: EngineView, calibration: Calibration, content: RomContent
     what trained weights keep of its ROM (estimators.content), None before training."""
     dsps = dsps_per_product(view, calibration)  # type: ignore[arg-type]
     words = ROM_WORDS_PER_LUT[calibration.bram_kind]
-    features = dense_features(view, dsps, words, content)  # type: ignore[arg-type]
+    features = dense_features(view, dsps, words, content, calibration.shift_add)  # type: ignore[arg-type]
     parts = {}
     for what, coefficients in (("lut", calibration.lut), ("ff", calibration.ff)):
         terms = list(map(mul, coefficients, features))

@@ -67,7 +67,9 @@ def test_full_range_weights_never_keep_more_columns_than_the_bound() -> None:
 
 def features(layer: DenseLayer, content: RomContent | None = None) -> dict[str, float]:
     calibration = default_calibration("xc7")
-    found = dense_features(layer, dsps_per_product(layer, calibration), ROM_WORDS_PER_LUT["xc7"], content)
+    found = dense_features(
+        layer, dsps_per_product(layer, calibration), ROM_WORDS_PER_LUT["xc7"], content, calibration.shift_add
+    )
     return dict(zip(FEATURES, found, strict=True))
 
 

@@ -6,6 +6,7 @@ import copy
 import csv
 import datetime as dt
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from importlib import resources
@@ -248,7 +249,13 @@ def calibrate(
     return FitOutcome(data, resource_fit, power_fit, inputs, warnings, limits)
 
 
+def calibration_json(data: dict[str, Any]) -> str:
+    """Indented JSON with every list of plain numbers on one line: a table row per line."""
+    text = json.dumps(data, indent=2) + "\n"
+    return re.sub(r"\[([\d\s,.eE+-]+)\]", lambda match: "[" + " ".join(match.group(1).split()) + "]", text)
+
+
 def write_calibration(data: dict[str, Any], path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    path.write_text(calibration_json(data))

@@ -99,7 +99,7 @@ def _structural(point: SweepPoint, family: str) -> dict[str, Any]:
         "dsps_per_product_rule": dsps,
         "bram_rule": dense_numbers(layer, calibration)[5],
     }
-    features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[calibration.bram_kind])
+    features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[calibration.bram_kind], None, calibration.shift_add)
     row.update({f"f_{name}": value for name, value in zip(FEATURES, features, strict=True)})
     return row
 
