@@ -46,6 +46,18 @@ def test_samples_cover_the_space_and_are_prefix_stable() -> None:
     assert all(row_layer(p.config()) == p.layer for p in points)
 
 
+def test_the_wide_space_holds_the_engines_the_dense_space_leaves_out() -> None:
+    layers = [p.layer for p in sample_points(200, seed=13, space="wide")]
+    assert all(MAX_MULTIPLIERS < x.folding.pe * x.folding.simd <= 64 for x in layers)
+    assert {x.folding.multiplier for x in layers} == {"dsp", "lut"}
+    assert {x.folding.weight_storage for x in layers} == {"lutrom", "bram"}
+    for x in layers:
+        assert x.folding.pe <= x.out_features and x.folding.simd <= x.in_features
+        if x.folding.multiplier == "lut":
+            lut_bits = x.folding.pe * x.folding.simd * x.in_fmt.total_bits * x.weight_fmt.total_bits
+            assert lut_bits <= MAX_LUT_PRODUCT_BITS
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="--family"):
         run_sweep("xc9", 3)

@@ -33,8 +33,8 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     sweep.add_argument(
         "--space",
         default="dense",
-        choices=("dense", "edge"),
-        help="dense: the whole space (default); edge: tiny layers and deep BRAM ROMs",
+        choices=("dense", "edge", "wide"),
+        help="dense: the whole space (default); edge: tiny layers and deep BRAM ROMs; wide: 17-64 products per layer",
     )
     sweep.add_argument(
         "--weights",

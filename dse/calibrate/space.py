@@ -199,7 +199,41 @@ def sample_edge_layer(rng: np.random.Generator) -> DenseLayer:
     )
 
 
-SPACES: dict[str, Callable[[np.random.Generator], DenseLayer]] = {"dense": sample_layer, "edge": sample_edge_layer}
+WIDE_FACTORS = (2, 3, 4, 6, 8)  # PE and SIMD of the wide space: up to 8 x 8, as a search space may offer
+
+
+def sample_wide_layer(rng: np.random.Generator) -> DenseLayer:
+    """Engines of more than MAX_MULTIPLIERS products (PE x SIMD up to 64), which the dense space leaves out: mostly
+    DSP products (yosys maps any number of them; the device check is the estimator's), and LUT products narrow
+    enough for MAX_LUT_PRODUCT_BITS."""
+    pe = simd = 1
+    while pe * simd <= MAX_MULTIPLIERS:
+        pe, simd = (int(rng.choice(WIDE_FACTORS)) for _ in range(2))
+    multiplier = "lut" if rng.random() < 0.3 else "dsp"
+    if multiplier == "lut":
+        budget = MAX_LUT_PRODUCT_BITS // (pe * simd)  # Bx x Bw
+        bx = int(rng.integers(MIN_BITS, max(MIN_BITS, min(MAX_BITS, budget // MIN_BITS)) + 1))
+        bw = int(rng.integers(MIN_BITS, max(MIN_BITS, min(MAX_BITS, budget // bx)) + 1))
+    else:
+        bx, bw = (int(b) for b in rng.integers(MIN_BITS, MAX_BITS + 1, size=2))
+    by = int(rng.integers(MIN_BITS, MAX_BITS + 1))
+    fx, fw = int(rng.integers(0, bx)), int(rng.integers(0, bw))
+    return DenseLayer(
+        int(rng.integers(simd, MAX_IN + 1)),
+        int(rng.integers(pe, MAX_OUT + 1)),
+        str(rng.choice(ACTIVATIONS)),
+        FixedFormat(bx, fx),
+        FixedFormat(bw, fw),
+        FixedFormat(by, int(rng.integers(0, min(by - 1, fx + fw) + 1))),
+        folding=DenseFolding(pe, simd, multiplier, str(rng.choice(["lutrom", "bram"]))),  # type: ignore[arg-type]
+    )
+
+
+SPACES: dict[str, Callable[[np.random.Generator], DenseLayer]] = {
+    "dense": sample_layer,
+    "edge": sample_edge_layer,
+    "wide": sample_wide_layer,
+}
 
 
 def sample_points(samples: int, seed: int, space: str = "dense") -> list[SweepPoint]:
