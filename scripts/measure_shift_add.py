@@ -11,12 +11,12 @@ the base file's "shift_add_luts"; `dse calibrate fit --base` carries it into the
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from dse.calibrate.fitting import calibration_json
+from estimators.calibration import Calibration, read_calibration_dict
 from generator.synth import synthesize_product, tool_versions
 
 MIN_BITS = 2
@@ -40,7 +40,13 @@ def main() -> int:
     parser.add_argument("--max-bits", type=int, default=12, choices=range(MIN_BITS, 33), metavar="2..32")
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
-    data = json.loads(args.base.read_text())
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
+    try:
+        data = read_calibration_dict(args.base, what="base")
+        Calibration.from_dict(data, path=str(args.base))
+    except ValueError as error:
+        parser.error(str(error))
     family = data["family"]
     table = measure(family, args.max_bits, args.jobs)
     data["shift_add_luts"] = {
