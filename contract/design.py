@@ -14,6 +14,12 @@ DESIGN_FORMAT = 2
 RESTART_CYCLES = 1
 
 
+def top_counter_bits(in_elements: int, out_elements: int) -> tuple[int, int]:
+    """Widths of the top level's input and output element counters (generator.vhdl.emit_top): one set per chain
+    of FPGA layers, however many layers it holds."""
+    return in_elements.bit_length(), max(1, (out_elements - 1).bit_length())
+
+
 @dataclass(frozen=True, slots=True)
 class AcceleratorDesign:
     layers: tuple[Layer, ...]

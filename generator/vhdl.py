@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from contract.design import AcceleratorDesign
+from contract.design import AcceleratorDesign, top_counter_bits
 from contract.fixedpoint import ceil_log2
 from contract.layers import DenseLayer
 from contract.reference import LayerWeights
@@ -300,6 +300,7 @@ def emit_top(design: AcceleratorDesign) -> str:
             "    );"
         )
     in_elements, out_elements = layers[0].in_size, layers[-1].out_size
+    in_count_bits, out_count_bits = top_counter_bits(in_elements, out_elements)
     return _template("top.vhd").substitute(
         entity=design.name,
         n_layers=n,
@@ -308,9 +309,9 @@ def emit_top(design: AcceleratorDesign) -> str:
         in_bits=widths[0],
         out_bits=widths[-1],
         in_elements=in_elements,
-        in_count_bits=in_elements.bit_length(),
+        in_count_bits=in_count_bits,
         out_last=out_elements - 1,
-        out_count_bits=max(1, (out_elements - 1).bit_length()),
+        out_count_bits=out_count_bits,
         last_link=n,
         link_signals="\n".join(signals),
         instances="\n\n".join(instances),

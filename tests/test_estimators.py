@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from contract.design import AcceleratorDesign
+from contract.design import AcceleratorDesign, top_counter_bits
 from contract.fixedpoint import FixedFormat
 from contract.layers import DenseFolding, DenseLayer
 from contract.layers.dense import MIN_BRAM_DEPTH, PIPELINE_CYCLES
 from estimators import Calibration, default_calibration, estimate_design, get_device
 from estimators.dense import block_ram_count, estimate_dense
+from estimators.system import TOP_FF_PER_COUNTER_BIT
 
 A8 = FixedFormat(8, 4)
 W8 = FixedFormat(8, 6)
@@ -254,3 +255,17 @@ def test_tiny_roms_stay_in_luts_even_when_bram_is_asked() -> None:
         "logic",
         "block",
     ]
+
+
+@pytest.mark.parametrize("family", ["xc7", "ice40"])
+def test_a_chain_counts_the_flip_flops_of_one_top_level_however_many_layers_it_holds(family: str) -> None:
+    device, clock = ("xc7s15", 100.0) if family == "xc7" else ("ice40up5k", 24.0)
+    first, second = layer(100, 30), layer(30, 7)
+    alone = [estimate_design(AcceleratorDesign((x,), device, clock)) for x in (first, second)]
+    chain = estimate_design(AcceleratorDesign((first, second), device, clock))
+    # Each layer alone carries a top with 7 + 5 and 5 + 3 counter bits; the chain's top has 7 + 3.
+    assert top_counter_bits(100, 30) == (7, 5) and top_counter_bits(30, 7) == (5, 3)
+    surplus = (7 + 5) + (5 + 3) - (7 + 3)
+    assert chain.lut == pytest.approx(sum(e.lut for e in alone))
+    assert chain.ff == pytest.approx(sum(e.ff for e in alone) - TOP_FF_PER_COUNTER_BIT * surplus)
+    assert chain.ff < sum(e.ff for e in alone)

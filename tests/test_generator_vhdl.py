@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from contract.design import AcceleratorDesign
+from contract.design import AcceleratorDesign, top_counter_bits
 from contract.fixedpoint import ACTIVATIONS, FixedFormat, activate_and_requantize
 from contract.layers import DenseFolding, DenseLayer
 from contract.reference import LayerWeights, random_weights
@@ -65,6 +65,10 @@ def test_ports_carry_one_element(files: dict[str, str]) -> None:
     assert "out_data  : out std_logic_vector(4 - 1 downto 0)" in top
     # the top counts the 9 input elements of a vector and the 1 output element
     assert "gate_open   <= '0' when in_count = 9 else '1';" in top
+    # counters as wide as contract.design.top_counter_bits says (what the estimator counts once per chain)
+    assert top_counter_bits(9, 1) == (4, 1)
+    assert "signal in_count  : unsigned(4 - 1 downto 0)" in top
+    assert "signal out_count : unsigned(1 - 1 downto 0)" in top
 
 
 def test_engine_widths_follow_the_folding(files: dict[str, str]) -> None:
