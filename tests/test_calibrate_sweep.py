@@ -58,6 +58,15 @@ def test_the_wide_space_holds_the_engines_the_dense_space_leaves_out() -> None:
             assert lut_bits <= MAX_LUT_PRODUCT_BITS
 
 
+def test_the_seeds_still_draw_the_shipped_tables() -> None:
+    """The shipped sweep tables stay reproducible (docs/calibration.md): their seeds draw the same layers."""
+    data = Path(__file__).resolve().parents[1] / "estimators" / "calibration" / "data"
+    for table, seed, space in (("xc7_sweep.csv", 1, "dense"), ("xc7_sweep_wide.csv", 13, "wide")):
+        with (data / table).open(newline="") as handle:
+            rows = [row for row, _ in zip(csv.DictReader(handle), range(20), strict=False)]
+        assert [row_layer(row) for row in rows] == [p.layer for p in sample_points(20, seed=seed, space=space)]
+
+
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="--family"):
         run_sweep("xc9", 3)
