@@ -8,10 +8,10 @@ from generator.vhdl import multiplier_parts
 PROBE_ENTITY = "product_probe"
 
 
-def product_probe_vhdl(in_bits: int, weight_bits: int, multiplier: str = "lut") -> str:
-    """The engine's product statements (generator.vhdl.multiplier_parts) on registered operands, registered out,
-    as in the engine: w from the ROM word register, x from the input word register."""
-    parts = multiplier_parts(in_bits, weight_bits, multiplier)
+def product_probe_vhdl(in_bits: int, weight_bits: int) -> str:
+    """The engine's shift-and-add product statements (generator.vhdl.multiplier_parts) on registered operands,
+    registered out, as in the engine: w from the ROM word register, x from the input word register."""
+    parts = multiplier_parts(in_bits, weight_bits, "lut")
     product_bits = in_bits + weight_bits
     return f"""library ieee;
 use ieee.std_logic_1164.all;

@@ -19,8 +19,9 @@ from contract.design import AcceleratorDesign
 from contract.reference import LayerWeights
 from generator.cells import resources_from_cells
 from generator.parts import Part, part_for
+from generator.product_probe import PROBE_ENTITY, product_probe_vhdl
 from generator.verilog_fixes import RAM_KEY, YOSYS_RAM_STYLE, YOSYS_ROM_STYLE, MemoryStyles, fix_ghdl_verilog
-from generator.vhdl import compile_order, emit_vhdl, layer_entity_name
+from generator.vhdl import COMPILE_ORDER_FILE, compile_order, emit_vhdl, layer_entity_name
 from generator.writer import write_files
 
 RAW_VERILOG = "rtl_ghdl.v"
@@ -136,12 +137,21 @@ endmodule
 """
 
 
+def _synth_command(family: str, top: str) -> str:
+    return f"synth_xilinx -flatten -family xc7 -top {top}" if family == "xc7" else f"synth_ice40 -dsp -top {top}"
+
+
+def _stat_cells(work_dir: Path) -> dict[str, int]:
+    """yosys cell counts by type from the ``stat -json`` the scripts write."""
+    stat = json.loads((work_dir / "stat.json").read_text())
+    return {name: int(count) for name, count in stat["design"]["num_cells_by_type"].items()}
+
+
 def _yosys_script(part: Part, top: str, in_width: int, out_width: int, place_and_route: bool) -> str:
-    synth = f"synth_xilinx -flatten -family xc7 -top {top}" if part.family == "xc7" else f"synth_ice40 -dsp -top {top}"
     lines = [
         f"read_verilog {FIXED_VERILOG}",
         "design -save rtl",
-        synth,
+        _synth_command(part.family, top),
         "tee -q -o stat.json stat -json",
         f"write_verilog -noattr {NETLIST_VERILOG}",
     ]
@@ -273,8 +283,7 @@ def synthesize(
     (work_dir / "synth.ys").write_text(_yosys_script(part, design.name, in_width, out_width, do_pnr))
     run_tool(["yosys", "-q", "-s", "synth.ys"], work_dir, "yosys.log")
 
-    stat = json.loads((work_dir / "stat.json").read_text())
-    cells = {name: int(count) for name, count in stat["design"]["num_cells_by_type"].items()}
+    cells = _stat_cells(work_dir)
     resources = resources_from_cells(cells, part.family)
     placement = nextpnr_place(part, work_dir, design.clock_mhz) if do_pnr else None
     timing = xc7_sta(design.name, work_dir) if place_and_route and part.family == "xc7" else None
@@ -303,15 +312,10 @@ def synthesize(
 
 def synthesize_product(in_bits: int, weight_bits: int, family: str, work_dir: Path) -> int:
     """LUTs of one shift-and-add product alone (generator.product_probe), synthesized as the engine is."""
-    from generator.product_probe import PROBE_ENTITY, product_probe_vhdl
-    from generator.vhdl import COMPILE_ORDER_FILE
-
     files = {f"{PROBE_ENTITY}.vhd": product_probe_vhdl(in_bits, weight_bits), COMPILE_ORDER_FILE: f"{PROBE_ENTITY}.vhd"}
     write_files(files, work_dir, force=True)
     ghdl_to_verilog(files, PROBE_ENTITY, work_dir, {})
-    synth = "synth_xilinx -flatten -family xc7" if family == "xc7" else "synth_ice40 -dsp"
-    script = f"read_verilog {FIXED_VERILOG}\n{synth} -top {PROBE_ENTITY}\ntee -q -o stat.json stat -json\n"
+    script = f"read_verilog {FIXED_VERILOG}\n{_synth_command(family, PROBE_ENTITY)}\ntee -q -o stat.json stat -json\n"
     (work_dir / "synth.ys").write_text(script)
     run_tool(["yosys", "-q", "-s", "synth.ys"], work_dir, "yosys.log")
-    cells = json.loads((work_dir / "stat.json").read_text())["design"]["num_cells_by_type"]
-    return int(resources_from_cells({name: int(count) for name, count in cells.items()}, family)["lut"])
+    return int(resources_from_cells(_stat_cells(work_dir), family)["lut"])

@@ -73,3 +73,12 @@ def test_the_shipped_table_is_what_yosys_makes_of_the_engine_product(tmp_path: P
     calibration = default_calibration("xc7")
     assert calibration.shift_add is not None
     assert synthesize_product(bx, bw, "xc7", tmp_path) == calibration.shift_add.table[bx][bw]
+
+
+def test_calibration_json_puts_number_rows_on_one_line_and_leaves_strings_alone() -> None:
+    from dse.calibrate.fitting import calibration_json
+
+    data = {"command": "fit [1,  2]", "luts": [[4, 6], [8, 10.5]], "empty": []}
+    text = calibration_json(data)
+    assert json.loads(text) == data
+    assert '"command": "fit [1,  2]"' in text and "[4, 6]," in text and "[8, 10.5]" in text

@@ -250,9 +250,10 @@ def calibrate(
 
 
 def calibration_json(data: dict[str, Any]) -> str:
-    """Indented JSON with every list of plain numbers on one line: a table row per line."""
+    """Indented JSON with every list of plain numbers on one line: a table row per line. Only lists match: a JSON
+    string holds no raw line break, and json.dumps breaks the line after a non-empty list's '['."""
     text = json.dumps(data, indent=2) + "\n"
-    return re.sub(r"\[([\d\s,.eE+-]+)\]", lambda match: "[" + " ".join(match.group(1).split()) + "]", text)
+    return re.sub(r"\[(\n[\d\s,.eE+-]+)\]", lambda match: "[" + " ".join(match.group(1).split()) + "]", text)
 
 
 def write_calibration(data: dict[str, Any], path: Path) -> None:
