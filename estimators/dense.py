@@ -8,7 +8,7 @@ from operator import mul
 
 from contract.layers.dense import DenseLayer
 from estimators.base import LayerEstimate, LayerNumbers
-from estimators.calibration import Calibration, ShiftAddTable, ff_cells
+from estimators.calibration import Calibration, ff_cells
 from estimators.content import RomContent, max_distinct_columns
 
 # (depth, width) aspect ratios of one block: RAMB18E1 on 7-series, SB_RAM40_4K on iCE40.
@@ -44,19 +44,19 @@ def dsps_per_product(layer: DenseLayer, calibration: Calibration) -> int:
 
 
 def dense_features(
-    layer: DenseLayer,
-    dsps: int,
-    rom_words_per_lut: int = 64,
-    content: RomContent | None = None,
-    shift_add: ShiftAddTable | None = None,
+    layer: DenseLayer, dsps: int, calibration: Calibration | None = None, content: RomContent | None = None
 ) -> tuple[float, ...]:
     """Structural features in the order of estimators.calibration.FEATURES (hardware: generator.vhdl).
 
-    ``content``: what synthesis keeps of the real weights (estimators.content); None before training, when every
-    product bit counts and every ROM column the depth allows. ``shift_add``: the family's measured shift-and-add
-    products (Calibration.shift_add). The hot path of every search: plain local arithmetic on numbers the layer
-    derived once.
+    ``calibration``: what the features read of the family, its LUT size (words per LUT-ROM column) and its
+    measured shift-and-add products; None: LUT6 and no table. ``content``: what synthesis keeps of the real
+    weights (estimators.content); None before training, when every product bit counts and every ROM column the
+    depth allows. The hot path of every search: plain local arithmetic on numbers the layer derived once.
     """
+    if calibration is None:
+        rom_words_per_lut, shift_add = 64, None
+    else:
+        rom_words_per_lut, shift_add = ROM_WORDS_PER_LUT[calibration.bram_kind], calibration.shift_add
     folding = layer.folding
     pe, simd = folding.pe, folding.simd
     bx, bw = layer.in_fmt.total_bits, layer.weight_fmt.total_bits
@@ -192,10 +192,10 @@ def dense_numbers(layer: DenseLayer, calibration: Calibration, content: RomConte
     dsps = dsps_per_product(layer, calibration)
     kind = calibration.bram_kind
     if content is None:
-        features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], None, calibration.shift_add)
+        features = dense_features(layer, dsps, calibration)
         dsp_blocks, bram = dsps * layer.folding.pe * layer.folding.simd, layer_bram(layer, kind)
     else:
-        features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[kind], content, calibration.shift_add)
+        features = dense_features(layer, dsps, calibration, content)
         dsp_blocks = content_dsps(layer, calibration, content)
         bram = layer_bram(layer, kind, content.constant_columns)
     ff = sum(map(mul, calibration.ff, features))

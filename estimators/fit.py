@@ -22,7 +22,7 @@ from contract.fixedpoint import FixedFormat
 from contract.layers.dense import DENSE_KNOBS, DenseFolding, DenseLayer
 from estimators.calibration import FEATURES, PACKING_GROUP_NAMES, PACKING_GROUP_OF, TIMING_PATHS, Calibration
 from estimators.content import CONTENT_COLUMNS, RomContent
-from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers, dsps_per_product
+from estimators.dense import dense_features, dense_numbers, dsps_per_product
 
 FITTED = ("lut", "ff")
 RULES = ("dsp", "bram")
@@ -231,11 +231,10 @@ def design_matrix(
     layers: Sequence[DenseLayer], calibration: Calibration, contents: Sequence[RomContent | None] | None = None
 ) -> np.ndarray:
     """Features as the estimator computes them at prediction time (DSP use from the calibration's rule)."""
-    words = ROM_WORDS_PER_LUT[calibration.bram_kind]
     per_layer = contents if contents is not None else [None] * len(layers)
     return np.array(
         [
-            dense_features(layer, dsps_per_product(layer, calibration), words, content, calibration.shift_add)
+            dense_features(layer, dsps_per_product(layer, calibration), calibration, content)
             for layer, content in zip(layers, per_layer, strict=True)
         ]
     )

@@ -17,7 +17,7 @@ from contract.fixedpoint import FixedFormat
 from contract.layers.dense import DenseFolding
 from estimators.calibration import FEATURES, Calibration
 from estimators.content import RomContent
-from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dsps_per_product
+from estimators.dense import dense_features, dsps_per_product
 
 PARTS = ("multipliers", "engine", "buffer", "const")
 MUX_INPUTS_PER_LUT = {"xc7": 4, "ice40": 2}  # a LUT6 is a 4:1 mux; a LUT4 a 2:1 mux
@@ -58,8 +58,7 @@ def engine_parts(view: EngineView, calibration: Calibration, content: RomContent
     """The fitted dense model of the engine, split into its products and the rest, for LUT and FF; ``content``:
     what trained weights keep of its ROM (estimators.content), None before training."""
     dsps = dsps_per_product(view, calibration)  # type: ignore[arg-type]
-    words = ROM_WORDS_PER_LUT[calibration.bram_kind]
-    features = dense_features(view, dsps, words, content, calibration.shift_add)  # type: ignore[arg-type]
+    features = dense_features(view, dsps, calibration, content)  # type: ignore[arg-type]
     parts = {}
     for what, coefficients in (("lut", calibration.lut), ("ff", calibration.ff)):
         terms = list(map(mul, coefficients, features))

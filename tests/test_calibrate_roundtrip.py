@@ -74,12 +74,12 @@ def test_fit_cli_writes_a_loadable_calibration_that_changes_estimates(tmp_path: 
 
 
 def _features() -> tuple[float, ...]:
-    from estimators.dense import ROM_WORDS_PER_LUT, dense_features
+    from estimators.dense import dense_features
 
     layer = small_design().layers[0]
-    rule = default_calibration("xc7").dsp_rule
-    dsps = rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits)
-    return dense_features(layer, dsps, ROM_WORDS_PER_LUT["xc7"])
+    calibration = default_calibration("xc7")
+    dsps = calibration.dsp_rule.dsps_per_multiplier(layer.in_fmt.total_bits, layer.weight_fmt.total_bits)
+    return dense_features(layer, dsps, calibration)
 
 
 def _same_predictions(fitted: tuple[float, ...], true: tuple[float, ...]) -> bool:

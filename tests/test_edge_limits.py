@@ -13,7 +13,7 @@ from contract.fixedpoint import FixedFormat
 from contract.layers.dense import DenseFolding, DenseLayer
 from estimators import default_calibration, estimate_design
 from estimators.content import distinct_rom_columns, rom_contents
-from estimators.dense import ROM_WORDS_PER_LUT, block_ram_count, dense_features, dsps_per_product
+from estimators.dense import block_ram_count, dense_features, dsps_per_product
 from estimators.fit import fit_limits
 from estimators.timing import layer_paths, period_ns
 from generator.parts import part_for
@@ -99,8 +99,7 @@ def test_logic_cells_limit_an_ice40_design_that_lut_and_ff_alone_would_pass() ->
     estimate = estimate_design(AcceleratorDesign((layer,), "ice40up5k", 12.0))
     a, _ = calibration.packing
     assert calibration.packing_ff is not None  # the dense engine's flip-flops are packed by group
-    words = ROM_WORDS_PER_LUT["ice40"]
-    features = dense_features(layer, dsps_per_product(layer, calibration), words)
+    features = dense_features(layer, dsps_per_product(layer, calibration), calibration)
     flip_flop_cells = sum(w * f for w, f in zip(calibration.packing_ff, features, strict=True))
     assert estimate.logic_cells == pytest.approx(a * estimate.lut + flip_flop_cells)
     assert 0 < flip_flop_cells < estimate.ff  # some flip-flops share a cell with their LUT

@@ -28,7 +28,7 @@ from estimators.content import (
     rom_content,
     rom_contents,
 )
-from estimators.dense import ROM_WORDS_PER_LUT, content_dsps, dense_features, dsps_per_product
+from estimators.dense import content_dsps, dense_features, dsps_per_product
 from estimators.fit import layer_config, row_content
 from estimators.system import CONTENT_ESTIMATORS
 
@@ -67,9 +67,7 @@ def test_full_range_weights_never_keep_more_columns_than_the_bound() -> None:
 
 def features(layer: DenseLayer, content: RomContent | None = None) -> dict[str, float]:
     calibration = default_calibration("xc7")
-    found = dense_features(
-        layer, dsps_per_product(layer, calibration), ROM_WORDS_PER_LUT["xc7"], content, calibration.shift_add
-    )
+    found = dense_features(layer, dsps_per_product(layer, calibration), calibration, content)
     return dict(zip(FEATURES, found, strict=True))
 
 

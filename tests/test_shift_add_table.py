@@ -13,7 +13,7 @@ from contract.fixedpoint import FixedFormat
 from contract.layers.dense import DenseFolding, DenseLayer
 from estimators import default_calibration
 from estimators.calibration import FEATURES, Calibration, ShiftAddTable, adder_bits
-from estimators.dense import ROM_WORDS_PER_LUT, dense_features
+from estimators.dense import dense_features
 
 SHIPPED = Path(__file__).resolve().parents[1] / "estimators" / "calibration" / "xc7.json"
 
@@ -52,7 +52,7 @@ def test_the_xc7_estimate_prices_a_lut_product_by_the_shipped_table() -> None:
     assert calibration.shift_add is not None and calibration.shift_add.min_bits == 2
     for bx, bw in ((5, 7), (6, 7), (12, 3)):
         layer = lut_product_layer(bx, bw)
-        features = dict(zip(FEATURES, dense_features(layer, 0, 64, None, calibration.shift_add), strict=True))
+        features = dict(zip(FEATURES, dense_features(layer, 0, calibration), strict=True))
         assert features["shift_add_bits"] == pytest.approx(6 * calibration.shift_add.table[bx][bw])
     # The measured table is not monotone in Bx (ABC maps the rows differently): 6 x 7 takes fewer than 5 x 7.
     assert calibration.shift_add.table[6][7] < calibration.shift_add.table[5][7]
@@ -60,7 +60,7 @@ def test_the_xc7_estimate_prices_a_lut_product_by_the_shipped_table() -> None:
 
 def test_without_a_table_the_product_counts_its_adder_rows() -> None:
     layer = lut_product_layer(5, 7)
-    features = dict(zip(FEATURES, dense_features(layer, 0, ROM_WORDS_PER_LUT["ice40"]), strict=True))
+    features = dict(zip(FEATURES, dense_features(layer, 0, default_calibration("ice40")), strict=True))
     assert features["shift_add_bits"] == 6 * (5 - 1) * 7
     assert default_calibration("ice40").shift_add is None
 

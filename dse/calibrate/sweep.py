@@ -27,7 +27,7 @@ from dse.calibrate.space import (
 )
 from estimators.calibration import FEATURES, default_calibration
 from estimators.content import CONTENT_COLUMNS, content_columns, rom_content
-from estimators.dense import ROM_WORDS_PER_LUT, dense_features, dense_numbers, dsps_per_product
+from estimators.dense import dense_features, dense_numbers, dsps_per_product
 from estimators.fit import CONFIG_COLUMNS
 
 MEASURED = ("lut", "ff", "dsp", "bram", "carry", "lutram", "fmax_mhz", "logic_cells", "placed")
@@ -99,7 +99,7 @@ def _structural(point: SweepPoint, family: str) -> dict[str, Any]:
         "dsps_per_product_rule": dsps,
         "bram_rule": dense_numbers(layer, calibration)[5],
     }
-    features = dense_features(layer, dsps, ROM_WORDS_PER_LUT[calibration.bram_kind], None, calibration.shift_add)
+    features = dense_features(layer, dsps, calibration)
     row.update({f"f_{name}": value for name, value in zip(FEATURES, features, strict=True)})
     return row
 
