@@ -16,6 +16,7 @@ FEATURES = (
     "rom_lut_cols",  # LUT-ROM output columns: width x ceil(depth / words per LUT)
     "rom_reg_bits",  # the registered LUT-ROM word
     "bias_cols",  # bias table (lanes x accumulator bits) when there is more than one group
+    "bias_mux_bits",  # its read merged with the first-word select: lanes x acc bits x the LUTs beyond one per bit
     "acc_bits",  # lanes x accumulator bits (in fabric)
     "acc_dsp_bits",  # lanes x accumulator bits where one DSP product feeds the accumulator (SIMD 1): may pack
     "clamp_chunks",  # threshold comparators (acc <= 32 bits): lanes x active comparisons x ceil(acc / LUT inputs)

@@ -21,6 +21,7 @@ _BLOCK_UNIT = {"xc7": 0.5, "ice40": 1.0}
 # Words of a 1-bit-wide ROM that one LUT holds: LUT6 on 7-series, LUT4 on iCE40.
 ROM_WORDS_PER_LUT = {"xc7": 64, "ice40": 16}
 _LUT_INPUTS = {64: 6, 16: 4}
+MEASURED_BIAS_MUX_LUT_INPUTS = 6
 SMALL_ROM_ADDRESS_BITS = 2  # ROMs of up to 4 words: their products are priced as choices among constant products
 
 
@@ -34,6 +35,21 @@ def block_ram_count(depth: int, width: int, kind: str) -> float:
     """
     blocks = min(-(-(-(-depth // d) * width) // w) for d, w in _BLOCK_SHAPES[kind])
     return blocks * _BLOCK_UNIT[kind]
+
+
+def bias_mux_luts(groups: int, lut_inputs: int) -> int:
+    """LUTs beyond one per accumulator bit for the bias read of a table of ``groups`` words, which synthesis
+    merges with the accumulate's first-word select: a function of the group address, the select and the
+    accumulator bit, ``extra`` inputs more than a LUT has. One more input takes 2 LUTs (+ MUXF7), two more 4
+    (+ MUXF8); beyond that ABC reads the table on its own (2^(extra - 2) LUTs per bit, the select stays in the
+    adder). Measured on xc7 for 1..128 groups (docs/calibration.md): 0, 1, 3 and 2 LUTs more per bit for
+    <= 16, 17..32, 33..64 and 65..128 groups. LUT4 (iCE40) is not measured: 0, its bias read stays in bias_cols."""
+    if lut_inputs != MEASURED_BIAS_MUX_LUT_INPUTS:
+        return 0
+    extra = (groups - 1).bit_length() + 2 - lut_inputs if groups > 1 else 0
+    if extra <= 0:
+        return 0
+    return (1 << extra) - 1 if extra <= 2 else 1 << (extra - 2)
 
 
 def dsps_per_product(layer: DenseLayer, calibration: Calibration) -> int:
@@ -122,6 +138,7 @@ def dense_features(
         rom_cols,
         rom_reg,
         pe * acc * -(-groups // rom_words_per_lut) if groups > 1 else 0,
+        pe * acc * bias_mux_luts(groups, lut_inputs),
         0 if dsps and simd == 1 else pe * acc,
         pe * acc if dsps and simd == 1 else 0,
         pe * clamp_chunks,

@@ -9,11 +9,14 @@ import pytest
 
 from dse.calibrate.space import (
     MAX_BITS,
+    MAX_DEEP_GROUPS,
+    MAX_DEEP_LUTROM_BITS,
     MAX_IN,
     MAX_LUT_PRODUCT_BITS,
     MAX_MULTIPLIERS,
     MAX_OUT,
     MIN_BITS,
+    MIN_DEEP_GROUPS,
     sample_points,
 )
 from dse.calibrate.sweep import COLUMNS, run_sweep, write_table
@@ -56,6 +59,21 @@ def test_the_wide_space_holds_the_engines_the_dense_space_leaves_out() -> None:
         if x.folding.multiplier == "lut":
             lut_bits = x.folding.pe * x.folding.simd * x.in_fmt.total_bits * x.weight_fmt.total_bits
             assert lut_bits <= MAX_LUT_PRODUCT_BITS
+
+
+def test_the_deep_space_holds_the_group_counts_the_other_spaces_leave_out() -> None:
+    layers = [p.layer for p in sample_points(200, seed=21, space="deep")]
+    assert all(MIN_DEEP_GROUPS <= x.groups <= MAX_DEEP_GROUPS for x in layers)
+    assert max(x.groups for x in layers) > 128  # 8 address bits
+    assert {x.folding.multiplier for x in layers} == {"dsp", "lut"}
+    assert {x.folding.weight_storage for x in layers} == {"lutrom", "bram"}
+    assert any(x.out_features % x.folding.pe for x in layers)  # a partial last group
+    for x in layers:
+        assert x.folding.simd <= x.in_features
+        if x.folding.weight_storage == "lutrom":
+            assert x.rom_depth * x.rom_width <= MAX_DEEP_LUTROM_BITS or x.in_features == x.folding.simd
+        if x.folding.multiplier == "lut":
+            assert x.folding.pe * x.folding.simd * x.in_fmt.total_bits * x.weight_fmt.total_bits <= MAX_LUT_PRODUCT_BITS
 
 
 def test_the_seeds_still_draw_the_shipped_tables() -> None:

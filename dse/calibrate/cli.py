@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from dse.arguments import whole_number
+from dse.calibrate.space import SPACES
 from dse.errors import file_in_the_way
 
 _FORCE_HELP = "replace an existing --out file"
@@ -33,8 +34,9 @@ def add_calibrate_arguments(parser: argparse.ArgumentParser) -> None:
     sweep.add_argument(
         "--space",
         default="dense",
-        choices=("dense", "edge", "wide"),
-        help="dense: the whole space (default); edge: tiny layers and deep BRAM ROMs; wide: 17-64 products per layer",
+        choices=tuple(SPACES),
+        help="dense: the whole space (default); edge: tiny layers and deep BRAM ROMs; wide: 17-64 products per "
+        "layer; deep: 33-256 output groups",
     )
     sweep.add_argument(
         "--weights",

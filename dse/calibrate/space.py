@@ -229,10 +229,44 @@ def sample_wide_layer(rng: np.random.Generator) -> DenseLayer:
     )
 
 
+MIN_DEEP_GROUPS, MAX_DEEP_GROUPS = 33, 256  # the other spaces stop at MAX_OUT = 32 outputs: 32 groups at most
+MAX_DEEP_LUTROM_BITS = 16384
+
+
+def sample_deep_layer(rng: np.random.Generator) -> DenseLayer:
+    """Layers of 33..256 output groups (PE 1..2, up to 512 outputs), as wide hidden layers folded onto few PEs are:
+    their bias table's address is 6..8 bits, and synthesis maps its read (merged with the accumulator's first-word
+    select) very differently from the <= 5-bit tables the other spaces give."""
+    pe = int(rng.choice([1, 1, 2]))
+    groups = _log_uniform_int(rng, MAX_DEEP_GROUPS - MIN_DEEP_GROUPS + 1) + MIN_DEEP_GROUPS - 1
+    out_features = groups * pe - int(rng.integers(0, pe))  # a partial last group too
+    simd = int(rng.choice([1, 1, 2, 4, 8]))
+    multiplier = "lut" if rng.random() < 0.4 else "dsp"
+    bx, bw, by = (int(b) for b in rng.integers(MIN_BITS, MAX_BITS + 1, size=3))
+    if multiplier == "lut":
+        bx = min(bx, 8)
+        bw = max(MIN_BITS, min(bw, MAX_LUT_PRODUCT_BITS // (pe * simd * bx)))
+    fx, fw = int(rng.integers(0, bx)), int(rng.integers(0, bw))
+    storage = str(rng.choice(["lutrom", "bram"]))
+    # A LUT ROM of more than MAX_DEEP_LUTROM_BITS bits takes yosys minutes: fewer inputs (chunks) keep it below.
+    max_chunks = MAX_DEEP_LUTROM_BITS // (groups * pe * simd * bw)
+    max_in = MAX_IN if storage == "bram" else max(simd, min(MAX_IN, simd * max_chunks))
+    return DenseLayer(
+        int(rng.integers(simd, max_in + 1)),
+        out_features,
+        str(rng.choice(ACTIVATIONS)),
+        FixedFormat(bx, fx),
+        FixedFormat(bw, fw),
+        FixedFormat(by, int(rng.integers(0, min(by - 1, fx + fw) + 1))),
+        folding=DenseFolding(pe, simd, multiplier, storage),  # type: ignore[arg-type]
+    )
+
+
 SPACES: dict[str, Callable[[np.random.Generator], DenseLayer]] = {
     "dense": sample_layer,
     "edge": sample_edge_layer,
     "wide": sample_wide_layer,
+    "deep": sample_deep_layer,
 }
 
 
