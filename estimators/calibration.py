@@ -29,6 +29,8 @@ FEATURES = (
     "shift_add_bits",  # multiplier 'lut' (shift-and-add, Bx - 1 adders): lanes x SIMD x the measured LUTs of one
     # product (ShiftAddTable) where the family has a table, else lanes x SIMD x (Bx - 1) x Bw ...
     "shift_add_sq_bits",  # ... plus the sign-extended upper part of each adder: lanes x SIMD x (Bx - 1) x Bx
+    "shift_add_copy_bits",  # xc7 LUT ROM: what the table adds for the weight's sign copies (top bits equal to the
+    # bit below in every word, one shared flip-flop), which shift_add_bits leaves out
     "const_mult_bits",  # soft products by a one-word ROM (constant weights, folded by synthesis): lanes x Bx x Bw
     "small_rom_mult_bits",  # tool-built products by a ROM of 2..4 words (a choice among constant products): x depth
     "few_input_bits",  # soft products of few inputs (ROM address bits + Bx <= LUT inputs): one LUT per product bit

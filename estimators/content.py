@@ -34,6 +34,7 @@ class RomContent:
     live_weight_bits: int  # weight bits, summed over lane slots, that are not 0 in every word: a LUT product's rows
     signed_slots: int  # lane slots whose sign bit is not 0 in every word: the sign-extension part of their product
     zero_slots: tuple[bool, ...] = ()  # per lane slot: 0 in every word (empty when unknown, e.g. a sweep-table row)
+    sign_copy_bits: int = 0  # summed over lane slots: top bits equal to the bit below in every word (sign copies)
 
     @property
     def leading_zero_slots(self) -> int:
@@ -43,11 +44,19 @@ class RomContent:
 
 
 # Sweep-table columns that record a row's content (dse calibrate sweep writes them, the fit reads them back).
-CONTENT_COLUMNS = ("rom_columns", "constant_columns", "live_weight_bits", "signed_slots")
+CONTENT_COLUMNS = ("rom_columns", "constant_columns", "live_weight_bits", "signed_slots", "sign_copy_bits")
+# Tables made before a column existed may lack these (scripts/backfill_content.py writes them): read as 0.
+OPTIONAL_CONTENT_COLUMNS = ("sign_copy_bits",)
 
 
 def content_columns(content: RomContent) -> dict[str, int]:
-    values = (content.kept_columns, content.constant_columns, content.live_weight_bits, content.signed_slots)
+    values = (
+        content.kept_columns,
+        content.constant_columns,
+        content.live_weight_bits,
+        content.signed_slots,
+        content.sign_copy_bits,
+    )
     return dict(zip(CONTENT_COLUMNS, values, strict=True))
 
 
@@ -74,7 +83,16 @@ def rom_content(layer: DenseLayer | Conv1dLayer | RecurrentLayer, weight: np.nda
     # operand even where a slot holds one code in every word.
     constants = tuple(int(code) for code in words[0]) if len(words) == 1 else ()
     zero = tuple(bool(z) for z in ~words.astype(bool).any(axis=0))
-    return RomContent(kept, int(constant.sum()), constants, int(live.sum()), int(live[:, -1].sum()), zero)
+    copies = int(sign_copies(slot_bits).sum())
+    return RomContent(kept, int(constant.sum()), constants, int(live.sum()), int(live[:, -1].sum()), zero, copies)
+
+
+def sign_copies(slot_bits: np.ndarray) -> np.ndarray:
+    """Per lane slot of (word, slot, bit) bits: how many top bits equal the bit below them in every word. A LUT
+    ROM's registered word keeps one flip-flop for all of them (opt_merge), so its product sees a narrower weight;
+    a block RAM's outputs stay separate."""
+    equal_below = (slot_bits[:, :, 1:] == slot_bits[:, :, :-1]).all(axis=0)  # slot, bit 1.. : equals bit - 1
+    return np.cumprod(equal_below[:, ::-1], axis=1).sum(axis=1)
 
 
 def distinct_rom_columns(layer: DenseLayer, weight: np.ndarray) -> int:

@@ -98,7 +98,8 @@ def dense_features(
     else:
         kept = content.kept_columns
         live_share, signed_share = content.live_weight_bits / (lanes * bw), content.signed_slots / lanes
-    soft_mult = shift_add_bits = shift_add_sq = const_mult = small_rom_mult = few_input = soft_prod = dsp_mults = 0
+    soft_mult = shift_add_bits = shift_add_sq = shift_add_copy = const_mult = small_rom_mult = few_input = 0
+    soft_prod = dsp_mults = 0
     if dsps:
         dsp_mults = lanes
     else:
@@ -116,8 +117,17 @@ def dense_features(
         elif folding.multiplier == "lut":
             # Bx - 1 adders: the partial product of x(0) only enters the first (generator.vhdl._multiplier).
             rows = lanes * (bx - 1)
-            per_product = bw * (bx - 1) if shift_add is None else shift_add.table[bx][bw]
-            shift_add_bits, shift_add_sq = lanes * per_product * live_share, rows * bx * signed_share
+            shift_add_sq = rows * bx * signed_share
+            if shift_add is None:
+                shift_add_bits = lanes * bw * (bx - 1) * live_share
+            else:
+                # A LUT ROM's sign copies share one flip-flop: the product is priced at the narrower width, and
+                # what the full width would add is a feature of its own (how much ABC exploits it is fitted).
+                copies = content.sign_copy_bits if content is not None and layer.rom_storage == "lutrom" else 0
+                narrow = max(2, bw - round(copies / lanes))
+                full, kept_width = shift_add.table[bx][bw], shift_add.table[bx][narrow]
+                shift_add_bits = lanes * kept_width * live_share
+                shift_add_copy = lanes * max(0.0, full - kept_width) * live_share
         else:
             soft_mult = lanes * bx * bw * live_share
     if layer.rom_storage == "bram":
@@ -150,6 +160,7 @@ def dense_features(
         soft_mult,
         shift_add_bits,
         shift_add_sq,
+        shift_add_copy,
         const_mult,
         small_rom_mult,
         few_input,

@@ -21,7 +21,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from contract.fixedpoint import FixedFormat
 from contract.layers.dense import DENSE_KNOBS, DenseFolding, DenseLayer
 from estimators.calibration import FEATURES, PACKING_GROUP_NAMES, PACKING_GROUP_OF, TIMING_PATHS, Calibration
-from estimators.content import CONTENT_COLUMNS, RomContent
+from estimators.content import CONTENT_COLUMNS, OPTIONAL_CONTENT_COLUMNS, RomContent
 from estimators.dense import dense_features, dense_numbers, dsps_per_product
 
 FITTED = ("lut", "ff")
@@ -219,12 +219,13 @@ def row_content(row: dict[str, Any]) -> RomContent | None:
     multiplier columns existed) keeps its column count, with every product bit live."""
     if row.get("rom_columns") in (None, ""):
         return None
-    if any(row.get(column) in (None, "") for column in CONTENT_COLUMNS):
+    required = [column for column in CONTENT_COLUMNS if column not in OPTIONAL_CONTENT_COLUMNS]
+    if any(row.get(column) in (None, "") for column in required):
         layer = row_layer(row)
         lanes = layer.folding.pe * layer.folding.simd
         return RomContent(int(float(row["rom_columns"])), 0, (), lanes * layer.weight_fmt.total_bits, lanes)
-    kept, constant, live, signed = (int(float(row[column])) for column in CONTENT_COLUMNS)
-    return RomContent(kept, constant, (), live, signed)
+    kept, constant, live, signed, copies = (int(float(row.get(column) or 0)) for column in CONTENT_COLUMNS)
+    return RomContent(kept, constant, (), live, signed, (), copies)
 
 
 def design_matrix(

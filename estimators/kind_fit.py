@@ -26,6 +26,7 @@ _MULTIPLIER_FEATURES = frozenset(
         "soft_mult_bits",
         "shift_add_bits",
         "shift_add_sq_bits",
+        "shift_add_copy_bits",
         "const_mult_bits",
         "small_rom_mult_bits",
         "few_input_bits",

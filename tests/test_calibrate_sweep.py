@@ -19,8 +19,9 @@ from dse.calibrate.space import (
     MIN_DEEP_GROUPS,
     sample_points,
 )
-from dse.calibrate.sweep import COLUMNS, run_sweep, write_table
+from dse.calibrate.sweep import COLUMNS, SweepSettings, point_inputs, run_sweep, write_table
 from estimators.calibration import FEATURES
+from estimators.content import CONTENT_COLUMNS, content_columns, rom_content
 from estimators.fit import row_layer
 
 
@@ -76,13 +77,35 @@ def test_the_deep_space_holds_the_group_counts_the_other_spaces_leave_out() -> N
             assert x.folding.pe * x.folding.simd * x.in_fmt.total_bits * x.weight_fmt.total_bits <= MAX_LUT_PRODUCT_BITS
 
 
-def test_the_seeds_still_draw_the_shipped_tables() -> None:
-    """The shipped sweep tables stay reproducible (docs/calibration.md): their seeds draw the same layers."""
+# Every shipped dense table with the seed, space and weights of its command (docs/calibration.md).
+SHIPPED_TABLES = (
+    ("xc7_sweep.csv", 1, "dense", "uniform"),
+    ("xc7_sweep_timed.csv", 0, "dense", "uniform"),
+    ("xc7_sweep_edge.csv", 11, "edge", "uniform"),
+    ("xc7_sweep_trained.csv", 12, "dense", "trained"),
+    ("xc7_sweep_wide.csv", 13, "wide", "trained"),
+    ("xc7_sweep_deep.csv", 21, "deep", "trained"),
+    ("ice40_sweep.csv", 2, "dense", "uniform"),
+    ("ice40_sweep_timed.csv", 0, "dense", "uniform"),
+    ("ice40_sweep_edge.csv", 11, "edge", "uniform"),
+    ("ice40_sweep_trained.csv", 12, "dense", "trained"),
+)
+
+
+@pytest.mark.parametrize(("table", "seed", "space", "weights"), SHIPPED_TABLES)
+def test_the_seeds_still_draw_the_shipped_tables(table: str, seed: int, space: str, weights: str) -> None:
+    """The shipped sweep tables stay reproducible: their seeds draw the same layers and the same weights, whose
+    content gives the row's content columns (what scripts/backfill_content.py relies on)."""
     data = Path(__file__).resolve().parents[1] / "estimators" / "calibration" / "data"
-    for table, seed, space in (("xc7_sweep.csv", 1, "dense"), ("xc7_sweep_wide.csv", 13, "wide")):
-        with (data / table).open(newline="") as handle:
-            rows = [row for row, _ in zip(csv.DictReader(handle), range(20), strict=False)]
-        assert [row_layer(row) for row in rows] == [p.layer for p in sample_points(20, seed=seed, space=space)]
+    with (data / table).open(newline="") as handle:
+        rows = [row for row, _ in zip(csv.DictReader(handle), range(20), strict=False)]
+    points = sample_points(max(int(row["sample"]) for row in rows) + 1, seed=seed, space=space)
+    settings = SweepSettings(rows[0]["family"], seed, space, weights, False, {}, "")
+    for row in rows:
+        point = points[int(row["sample"])]
+        assert row_layer(row) == point.layer and row["weights"] == weights
+        content = content_columns(rom_content(point.layer, point_inputs(point, settings)[1][0].weight))
+        assert {key: int(float(row[key])) for key in CONTENT_COLUMNS} == content
 
 
 def test_bad_arguments() -> None:

@@ -91,8 +91,37 @@ def test_a_row_without_content_columns_is_full_range() -> None:
     assert row_content(config) is None
     # Only the ROM columns (a table made before the multiplier columns): every product bit stays live.
     assert row_content({**config, "rom_columns": "3"}) == RomContent(3, 0, (), 4, 1)
-    row = dict(zip(CONTENT_COLUMNS, ("3", "1", "7", "2"), strict=True))
-    assert row_content(row) == RomContent(3, 1, (), 7, 2)
+    row = dict(zip(CONTENT_COLUMNS, ("3", "1", "7", "2", "5"), strict=True))
+    assert row_content(row) == RomContent(3, 1, (), 7, 2, (), 5)
+    # A table made before the sign-copy column: no copies.
+    assert row_content({key: row[key] for key in CONTENT_COLUMNS[:4]}) == RomContent(3, 1, (), 7, 2)
+
+
+def test_sign_copies_count_the_top_bits_equal_to_the_bit_below_in_every_word() -> None:
+    layer = lut_layer(3, 2)  # one lane: 6 words of one 4-bit slot
+    # 1 = 0001, 2 = 0010, -2 = 1110: bit 3 equals bit 2 in every word, bit 2 differs from bit 1 in 2.
+    assert rom_content(layer, np.array([[1, 2, 0], [0, -2, 1]])).sign_copy_bits == 1
+    assert rom_content(layer, np.array([[1, -1, 0], [0, -2, 1]])).sign_copy_bits == 2  # -1..1: 2 copies
+    assert rom_content(layer, np.array([[7, -8, 0], [0, 1, 2]])).sign_copy_bits == 0  # full range
+    wide = DenseLayer(2, 2, "relu", *(FixedFormat(4, 0),) * 3, folding=DenseFolding(1, 2, "lut", "lutrom"))
+    assert rom_content(wide, np.array([[1, -7], [0, 3]])).sign_copy_bits == 2 + 0  # per slot, summed
+
+
+def test_a_lut_rom_prices_its_shift_and_add_products_at_the_width_without_sign_copies() -> None:
+    table = default_calibration("xc7").shift_add
+    assert table is not None
+    fmt = FixedFormat(8, 0)
+    lutrom = DenseLayer(24, 4, "relu", fmt, fmt, fmt, folding=DenseFolding(2, 2, "lut", "lutrom"))
+    live = RomContent(16, 0, (), 4 * 8, 4)  # every weight bit live, 4 slots
+    copied = replace(live, sign_copy_bits=4 * 3)  # 3 sign copies per slot: a 5-bit weight in 8 bits
+    before, after = features(lutrom, live), features(lutrom, copied)
+    assert before["shift_add_copy_bits"] == 0 and before["shift_add_bits"] == 4 * table.table[8][8]
+    assert after["shift_add_bits"] == 4 * table.table[8][5]
+    assert after["shift_add_copy_bits"] == pytest.approx(4 * (table.table[8][8] - table.table[8][5]))
+    # A block RAM keeps one output per column, copies or not: priced at the full width.
+    bram = replace(lutrom, folding=DenseFolding(2, 2, "lut", "bram"))
+    assert features(bram, copied)["shift_add_bits"] == 4 * table.table[8][8]
+    assert features(bram, copied)["shift_add_copy_bits"] == 0
 
 
 def _table(path: Path, seed: int, samples: int) -> None:
