@@ -1,6 +1,6 @@
 """Write the content columns (estimators.content.CONTENT_COLUMNS) into a sweep table made before they existed.
 
-    python scripts/backfill_content.py TABLE.csv --seed S [--space dense|edge] [--weights uniform|trained]
+    python scripts/backfill_content.py TABLE.csv --seed S [--space dense|edge|wide|deep] [--weights uniform|trained]
 
 The seed, space and weights are those of the sweep command that made the table (docs/calibration.md). Each
 row's layer is drawn again from that seed and must equal the row's; its weights are regenerated the way the
@@ -14,7 +14,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from dse.calibrate.space import sample_points
+from dse.calibrate.space import SPACES, WEIGHTS, sample_points
 from dse.calibrate.sweep import SweepSettings, point_inputs
 from estimators.content import CONTENT_COLUMNS, content_columns, rom_content
 from estimators.fit import layer_config
@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("table", type=Path)
     parser.add_argument("--seed", type=int, required=True)
-    parser.add_argument("--space", default="dense")
-    parser.add_argument("--weights", default="uniform")
+    parser.add_argument("--space", default="dense", choices=tuple(SPACES))
+    parser.add_argument("--weights", default="uniform", choices=WEIGHTS)
     args = parser.parse_args(argv)
     with args.table.open(newline="") as handle:
         reader = csv.DictReader(handle)
