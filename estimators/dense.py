@@ -73,7 +73,7 @@ def dense_features(
         rom_words_per_lut, shift_add = 64, None
     else:
         rom_words_per_lut, shift_add = ROM_WORDS_PER_LUT[calibration.bram_kind], calibration.shift_add
-    folding = layer.folding
+    folding, storage = layer.folding, layer.rom_storage
     pe, simd = folding.pe, folding.simd
     bx, bw = layer.in_fmt.total_bits, layer.weight_fmt.total_bits
     by = layer.out_fmt.total_bits
@@ -123,14 +123,14 @@ def dense_features(
             else:
                 # A LUT ROM's sign copies share one flip-flop: the product is priced at the narrower width, and
                 # what the full width would add is a feature of its own (how much ABC exploits it is fitted).
-                copies = content.sign_copy_bits if content is not None and layer.rom_storage == "lutrom" else 0
+                copies = content.sign_copy_bits if content is not None and storage == "lutrom" else 0
                 narrow = max(2, bw - round(copies / lanes))
                 full, kept_width = shift_add.table[bx][bw], shift_add.table[bx][narrow]
                 shift_add_bits = lanes * kept_width * live_share
                 shift_add_copy = lanes * max(0.0, full - kept_width) * live_share
         else:
             soft_mult = lanes * bx * bw * live_share
-    if layer.rom_storage == "bram":
+    if storage == "bram":
         rom_bits = rom_cols = rom_reg = 0
     else:
         rom_bits, rom_cols, rom_reg = depth * kept, kept * -(-depth // rom_words_per_lut), kept

@@ -213,14 +213,16 @@ def row_layer(row: dict[str, Any]) -> DenseLayer:
     )
 
 
+_REQUIRED_CONTENT_COLUMNS = tuple(c for c in CONTENT_COLUMNS if c not in OPTIONAL_CONTENT_COLUMNS)
+
+
 def row_content(row: dict[str, Any]) -> RomContent | None:
     """What the row's weights keep (estimators.content), from its content columns; None where a table has none
     (the layer counts as full-range, as before training). A table with only `rom_columns` (made before the
     multiplier columns existed) keeps its column count, with every product bit live."""
     if row.get("rom_columns") in (None, ""):
         return None
-    required = [column for column in CONTENT_COLUMNS if column not in OPTIONAL_CONTENT_COLUMNS]
-    if any(row.get(column) in (None, "") for column in required):
+    if any(row.get(column) in (None, "") for column in _REQUIRED_CONTENT_COLUMNS):
         layer = row_layer(row)
         lanes = layer.folding.pe * layer.folding.simd
         return RomContent(int(float(row["rom_columns"])), 0, (), lanes * layer.weight_fmt.total_bits, lanes)
